@@ -1,0 +1,101 @@
+//! The Trigger contract (C4): given an inbound event and the effective (merged) trigger config,
+//! decide to deploy (an intent), to skip (with a reason counted in the webhook summary), or fail.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+use crate::schema::{parse_config, schema_of};
+use crate::source::within;
+use crate::{ConfigError, DeploymentIntent, InboundEvent, PluginError, Workload};
+
+/// The answer of `match`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MatchOutcome {
+    /// Deploy this.
+    Deploy(DeploymentIntent),
+    /// Not for this workload; the reason is a short snake_case key (`event_kind`, `branch`).
+    Skip(&'static str),
+}
+
+/// A Trigger kind as its author writes it.
+#[async_trait]
+pub trait TypedTrigger: Send + Sync + 'static {
+    /// The kind's config. Its `///` docs become the schema descriptions the UI shows.
+    type Config: DeserializeOwned + Serialize + JsonSchema + Send + Sync;
+
+    /// The kind's unique name (`manual`).
+    fn kind(&self) -> &'static str;
+    /// A complete, valid example config.
+    fn sample(&self) -> Self::Config;
+    /// Checks beyond what the types say. Name the field in the error.
+    fn check(&self, _config: &Self::Config) -> Result<(), ConfigError> {
+        Ok(())
+    }
+    /// Decides whether `event` deploys `workload`.
+    async fn matches(
+        &self,
+        config: &Self::Config,
+        workload: &Workload,
+        event: &InboundEvent,
+    ) -> Result<MatchOutcome, PluginError>;
+}
+
+/// The erased Trigger every caller uses.
+#[async_trait]
+pub trait Trigger: Send + Sync {
+    /// The kind's unique name.
+    fn kind(&self) -> &'static str;
+    /// JSON Schema of the config.
+    fn schema(&self) -> Value;
+    /// A valid example config.
+    fn sample(&self) -> Value;
+    /// Validates a raw config; the error names the JSON path of the bad field.
+    fn validate(&self, config: &Value) -> Result<(), ConfigError>;
+    /// Matches `event` against the workload's effective trigger config, within `deadline`.
+    async fn matches(
+        &self,
+        workload: &Workload,
+        event: &InboundEvent,
+        deadline: Duration,
+    ) -> Result<MatchOutcome, PluginError>;
+}
+
+/// Erases a [`TypedTrigger`] to a [`Trigger`].
+pub struct TriggerAdapter<T>(pub T);
+
+impl<T: TypedTrigger> TriggerAdapter<T> {
+    fn config(&self, raw: &Value) -> Result<T::Config, ConfigError> {
+        let cfg: T::Config = parse_config(raw)?;
+        self.0.check(&cfg)?;
+        Ok(cfg)
+    }
+}
+
+#[async_trait]
+impl<T: TypedTrigger> Trigger for TriggerAdapter<T> {
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+    fn schema(&self) -> Value {
+        schema_of::<T::Config>()
+    }
+    fn sample(&self) -> Value {
+        serde_json::to_value(self.0.sample()).expect("a config serialises to JSON")
+    }
+    fn validate(&self, config: &Value) -> Result<(), ConfigError> {
+        self.config(config).map(|_| ())
+    }
+    async fn matches(
+        &self,
+        workload: &Workload,
+        event: &InboundEvent,
+        deadline: Duration,
+    ) -> Result<MatchOutcome, PluginError> {
+        let cfg = self.config(&workload.trigger_config)?;
+        within("match", deadline, self.0.matches(&cfg, workload, event)).await
+    }
+}
