@@ -1,0 +1,71 @@
+//! Persisted lifecycle events (X2) with retention by count.
+
+use rusqlite::params;
+use serde::Serialize;
+use serde_json::Value;
+use tinyforge_plugin::ports::Event;
+
+use crate::{Store, StoreError, json_col, now};
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    /// Sequence number (ascending).
+    pub seq: i64,
+    /// When.
+    pub at: String,
+    /// Kind (`deploy.succeeded`, …).
+    pub kind: String,
+    /// The workload concerned.
+    pub workload_id: Option<String>,
+    /// One line for people.
+    pub message: String,
+    /// Details.
+    pub data: Value,
+}
+
+impl Store {
+    /// Stores an event, keeping at most `keep` events; returns the stored row.
+    pub fn insert_event(&self, e: &Event, keep: i64) -> Result<EventRow, StoreError> {
+        let at = now();
+        let db = self.db();
+        db.execute(
+            "INSERT INTO events (at, kind, workload_id, message, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![at, e.kind, e.workload_id, e.message, e.data.to_string()],
+        )?;
+        let seq = db.last_insert_rowid();
+        if seq % 100 == 0 {
+            db.execute("DELETE FROM events WHERE seq <= ?1", [seq - keep])?;
+        }
+        Ok(EventRow {
+            seq,
+            at,
+            kind: e.kind.clone(),
+            workload_id: e.workload_id.clone(),
+            message: e.message.clone(),
+            data: e.data.clone(),
+        })
+    }
+
+    /// Events after `after_seq`, oldest first, optionally for one workload.
+    pub fn events(&self, after_seq: i64, workload_id: Option<&str>, limit: u32) -> Result<Vec<EventRow>, StoreError> {
+        let db = self.db();
+        let mut st = db.prepare(
+            "SELECT seq, at, kind, workload_id, message, data FROM events
+             WHERE seq > ?1 AND (?2 IS NULL OR workload_id = ?2) ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = st
+            .query_map(params![after_seq, workload_id, limit], |r| {
+                Ok(EventRow {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    workload_id: r.get(3)?,
+                    message: r.get(4)?,
+                    data: json_col(r.get(5)?),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,102 @@
+//! Schema migrations, tracked in `PRAGMA user_version`; each runs once, in order, in a transaction.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE workloads (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    source_kind   TEXT NOT NULL,
+    source_config TEXT NOT NULL,            -- JSON; secret fields sealed
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE TABLE workload_env (
+    workload_id TEXT NOT NULL REFERENCES workloads(id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    value       TEXT NOT NULL,              -- sealed when secret = 1
+    secret      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (workload_id, key)
+);
+CREATE TABLE triggers (
+    id             TEXT PRIMARY KEY,
+    name           TEXT NOT NULL UNIQUE,
+    kind           TEXT NOT NULL,
+    config         TEXT NOT NULL,
+    secret_hash    TEXT NOT NULL UNIQUE,    -- SHA-256 of the URL secret
+    signing_secret TEXT,                    -- sealed
+    last_fired_at  TEXT,                    -- cron: last tick handled
+    created_at     TEXT NOT NULL
+);
+CREATE TABLE workload_trigger_bindings (
+    id             TEXT PRIMARY KEY,
+    workload_id    TEXT NOT NULL REFERENCES workloads(id) ON DELETE CASCADE,
+    trigger_id     TEXT NOT NULL REFERENCES triggers(id) ON DELETE CASCADE,
+    enabled        INTEGER NOT NULL DEFAULT 1,
+    binding_config TEXT NOT NULL DEFAULT '{}',
+    created_at     TEXT NOT NULL,
+    UNIQUE (workload_id, trigger_id)
+);
+CREATE INDEX bindings_by_trigger ON workload_trigger_bindings(trigger_id);
+CREATE TABLE deployments (
+    id            TEXT PRIMARY KEY,
+    workload_id   TEXT NOT NULL REFERENCES workloads(id) ON DELETE CASCADE,
+    status        TEXT NOT NULL,            -- queued running succeeded failed superseded interrupted
+    intent        TEXT NOT NULL,            -- JSON DeploymentIntent
+    triggered_by  TEXT NOT NULL,
+    source_config TEXT NOT NULL,            -- snapshot used (secrets sealed), for rollback
+    version       TEXT,
+    outcome       TEXT,
+    error         TEXT,
+    queued_at     TEXT NOT NULL,
+    started_at    TEXT,
+    finished_at   TEXT
+);
+CREATE INDEX deployments_by_workload ON deployments(workload_id, queued_at);
+CREATE INDEX deployments_by_status ON deployments(status);
+CREATE TABLE containers (
+    id            TEXT PRIMARY KEY,
+    workload_id   TEXT NOT NULL,
+    deployment_id TEXT,
+    name          TEXT NOT NULL,
+    running       INTEGER NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE TABLE webhook_deliveries (
+    id                 TEXT PRIMARY KEY,
+    trigger_id         TEXT NOT NULL REFERENCES triggers(id) ON DELETE CASCADE,
+    vendor             TEXT NOT NULL,
+    vendor_delivery_id TEXT,
+    event              TEXT,
+    headers            TEXT NOT NULL,       -- JSON, secret headers removed
+    body               BLOB NOT NULL,       -- truncated to the stored limit
+    verdict            TEXT NOT NULL,       -- accepted rejected duplicate ignored invalid
+    summary            TEXT NOT NULL,
+    received_at        TEXT NOT NULL
+);
+CREATE INDEX deliveries_by_trigger ON webhook_deliveries(trigger_id, received_at);
+CREATE INDEX deliveries_by_vendor_id ON webhook_deliveries(trigger_id, vendor_delivery_id);
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    workload_id TEXT,
+    message     TEXT NOT NULL,
+    data        TEXT NOT NULL
+);
+CREATE TABLE api_tokens (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+"#];
+
+/// Applies every migration newer than the database's `user_version`.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1))?;
+    }
+    Ok(())
+}
