@@ -157,6 +157,9 @@ pub struct DeploymentIntent {
     pub event: InboundEvent,
     /// Who or what fired it: `trigger:<kind>:<id>`, `manual:<actor>`, `rollback:<deployment>`.
     pub triggered_by: String,
+    /// The deployment record this intent became (set by the deployer; labels what it starts).
+    #[serde(default)]
+    pub deployment_id: String,
 }
 
 /// The exact version an intent asks for.
@@ -170,4 +173,7 @@ pub struct Target {
     pub git_ref: Option<String>,
     /// Git commit to deploy; wins over `git_ref`.
     pub commit: Option<String>,
+    /// An exact version a previous deployment recorded (`repo@sha256:…`, an image id, a commit):
+    /// deployed as is. Rollback and reconcile use it.
+    pub version: Option<String>,
 }

@@ -23,10 +23,14 @@ pub struct DeployOutcome {
 }
 
 /// What a reconcile pass found and did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReconcileReport {
     /// One line per repaired drift (`restarted crashed container abc`, `re-synced 2 routes`).
     pub repaired: Vec<String>,
+    /// When the source had to replace what serves (e.g. a vanished container redeployed), the
+    /// new outcome to record for the current deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<DeployOutcome>,
 }
 
 /// A Source kind as its author writes it: typed config in, typed config everywhere.

@@ -46,6 +46,7 @@ impl TypedTrigger for Echo {
                 target: Target { commit: Some(p.commit.clone()), ..Default::default() },
                 event: e.clone(),
                 triggered_by: "trigger:echo".into(),
+                deployment_id: String::new(),
             })),
             InboundEvent::GitPush(_) => Ok(MatchOutcome::Skip("branch")),
             _ => Ok(MatchOutcome::Skip("event_kind")),

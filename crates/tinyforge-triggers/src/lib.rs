@@ -1,0 +1,21 @@
+//! tinyforge's Trigger kinds, one folder per kind. Adding a kind = a folder + one line in
+//! [`builtin`].
+
+pub mod manual;
+
+use std::sync::Arc;
+
+use tinyforge_plugin::{Trigger, TriggerAdapter};
+
+/// Every built-in Trigger kind.
+pub fn builtin() -> Vec<Arc<dyn Trigger>> {
+    vec![Arc::new(TriggerAdapter(manual::ManualTrigger))]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_builtin_trigger_conforms() {
+        tinyforge_plugin::conformance::assert_trigger_conformance(super::builtin());
+    }
+}
