@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tinyforge_plugin::ports::{ContainerInfo, ContainerSpec, EngineError, RegistryCredentials, RouteTarget};
-use tinyforge_plugin::{DeployOutcome, DeploymentIntent, Deps, PluginError, Workload};
+use tinyforge_plugin::{DeployOutcome, DeploymentIntent, Deps, InboundEvent, PluginError, Workload};
 use tokio::time::Instant;
 
 use super::{ImageConfig, LABEL_DEPLOYMENT, LABEL_FACE, LABEL_WORKLOAD, PullPolicy};
@@ -17,17 +17,18 @@ fn port_err(e: EngineError) -> PluginError {
     PluginError::Port(e.to_string())
 }
 
-/// The image reference an intent asks for, and whether it must be pulled.
+/// The image reference an intent asks for, and whether it must be pulled: always for a registry
+/// push (the tag moved) or with `pull: always`; otherwise only when missing.
 pub fn reference(cfg: &ImageConfig, intent: &DeploymentIntent) -> (String, bool) {
     let t = &intent.target;
     if let Some(v) = &t.version {
         return (v.clone(), false);
     }
+    let pull = cfg.pull == PullPolicy::Always || matches!(intent.event, InboundEvent::ImagePush(_));
     if let Some(d) = t.digest.as_ref().or(cfg.digest.as_ref()) {
-        return (format!("{}@{d}", cfg.image), t.digest.is_some() || cfg.pull == PullPolicy::Always);
+        return (format!("{}@{d}", cfg.image), pull);
     }
-    let tag = t.tag.as_deref().unwrap_or(&cfg.tag);
-    (format!("{}:{tag}", cfg.image), t.tag.is_some() || cfg.pull == PullPolicy::Always)
+    (format!("{}:{}", cfg.image, t.tag.as_deref().unwrap_or(&cfg.tag)), pull)
 }
 
 /// The edge routes for `cfg`'s faces on a container at `ip`.

@@ -1,0 +1,42 @@
+//! The events bus (X2): every event is persisted (with retention) and broadcast to live
+//! subscribers (the SSE stream, tests). Implements the contract's `Events` port.
+
+use tinyforge_plugin::ports::{Event, Events};
+use tinyforge_store::{EventRow, Store};
+use tokio::sync::broadcast;
+
+/// Persist + broadcast.
+pub struct EventBus {
+    store: std::sync::Arc<Store>,
+    tx: broadcast::Sender<EventRow>,
+    keep: i64,
+}
+
+impl EventBus {
+    /// A bus keeping the newest `keep` events in the store.
+    pub fn new(store: std::sync::Arc<Store>, keep: i64) -> Self {
+        Self { store, tx: broadcast::channel(1024).0, keep }
+    }
+
+    /// Live events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<EventRow> {
+        self.tx.subscribe()
+    }
+
+    /// Publishes `kind` for `workload_id`.
+    pub fn emit(&self, kind: &str, workload_id: Option<&str>, message: String, data: serde_json::Value) {
+        self.publish(Event { kind: kind.to_owned(), workload_id: workload_id.map(str::to_owned), message, data });
+    }
+}
+
+impl Events for EventBus {
+    fn publish(&self, event: Event) {
+        tracing::info!(kind = %event.kind, workload = ?event.workload_id, "{}", event.message);
+        match self.store.insert_event(&event, self.keep) {
+            Ok(row) => {
+                let _ = self.tx.send(row);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not store an event"),
+        }
+    }
+}

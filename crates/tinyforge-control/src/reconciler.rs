@@ -1,0 +1,127 @@
+//! The reconciler (R1): periodically, on container events, and at boot, make each workload's
+//! reality equal to its recorded deployment through its source's `reconcile`; collect containers
+//! whose workload no longer exists; resolve deployments a crash left running.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::json;
+use tinyforge_plugin::{DeployOutcome, ReconcileReport};
+use tinyforge_store::DeploymentStatus;
+use tokio::sync::mpsc;
+
+use crate::{Control, ControlError};
+
+/// One pass over every workload.
+#[derive(Debug, Default, Serialize)]
+pub struct PassReport {
+    /// Workloads reconciled.
+    pub workloads: usize,
+    /// Drift repaired.
+    pub repaired: usize,
+    /// Workloads that failed to reconcile.
+    pub failed: usize,
+    /// Containers of deleted workloads removed.
+    pub orphans_removed: usize,
+    /// Duration of the pass.
+    pub ms: u64,
+}
+
+impl Control {
+    /// Reconciles one workload (waits for its running deploy, if any).
+    pub async fn reconcile_workload(&self, id: &str) -> Result<ReconcileReport, ControlError> {
+        let _lock = self.locks.lock(id).await;
+        let row = self.store.workload(id)?;
+        let current = self.store.current_deployment(id)?;
+        let sealed = current.as_ref().map_or(&row.source_config, |d| &d.source_config);
+        let w = self.plugin_workload(&row, sealed)?;
+        let outcome = current
+            .as_ref()
+            .map(|d| DeployOutcome { version: d.version.clone().unwrap_or_default(), detail: d.outcome.clone() });
+        let source = self.registry.source(&row.source_kind)?;
+        let report = source.reconcile(&self.deps, &w, outcome.as_ref(), self.config.reconcile_timeout).await?;
+        if let (Some(new), Some(d)) = (&report.replaced, &current) {
+            self.store.finish_deployment(&d.id, DeploymentStatus::Succeeded, Some(&new.version), &new.detail, None)?;
+        }
+        for r in &report.repaired {
+            self.events.emit("reconcile.drift", Some(id), format!("{}: {r}", row.name), json!({"repaired": r}));
+        }
+        Ok(report)
+    }
+
+    /// One pass over every workload, 4 at a time, then removal of tinyforge containers whose
+    /// workload is gone.
+    pub async fn reconcile_all(&self) -> Result<PassReport, ControlError> {
+        let started = Instant::now();
+        let rows = self.store.workloads()?;
+        let mut pass = PassReport { workloads: rows.len(), ..PassReport::default() };
+        let results: Vec<_> = futures_util::stream::iter(rows.iter())
+            .map(|r| async move { (r, self.reconcile_workload(&r.id).await) })
+            .buffer_unordered(4)
+            .collect()
+            .await;
+        for (r, res) in results {
+            match res {
+                Ok(rep) => pass.repaired += rep.repaired.len(),
+                Err(e) => {
+                    pass.failed += 1;
+                    tracing::warn!(workload = %r.name, error = %e, "reconcile failed");
+                }
+            }
+        }
+        let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        match self.deps.engine.list("tinyforge.workload", None).await {
+            Ok(all) => {
+                for c in all {
+                    let owner = c.labels.get("tinyforge.workload").map(String::as_str).unwrap_or("");
+                    if !known.contains(owner) && self.deps.engine.remove(&c.id, Duration::from_secs(5)).await.is_ok() {
+                        pass.orphans_removed += 1;
+                        self.events.emit("reconcile.drift", None, format!("removed container {} of unknown workload", c.name), json!({"container": c.name}));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reconcile: cannot list containers"),
+        }
+        pass.ms = started.elapsed().as_millis() as u64;
+        Ok(pass)
+    }
+
+    /// At boot: deployments left running by a previous process become `interrupted`; then every
+    /// workload is reconciled (routes restored, orphans of the interrupted deploy removed).
+    pub async fn recover(&self) -> Result<PassReport, ControlError> {
+        for d in self.store.interrupt_running_deployments()? {
+            self.events.emit(
+                "deploy.interrupted",
+                Some(&d.workload_id),
+                format!("deployment {} was interrupted by a restart; reconciling", d.id),
+                json!({"deployment_id": d.id}),
+            );
+        }
+        self.reconcile_all().await
+    }
+
+    /// Runs the reconciler forever: a pass every `reconcile_interval`, and the workload named by
+    /// each message on `soon` (container died, was killed, OOM, destroyed) within moments.
+    pub async fn run_reconciler(self: Arc<Self>, mut soon: mpsc::Receiver<String>) {
+        let mut tick = tokio::time::interval(self.config.reconcile_interval);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => match self.reconcile_all().await {
+                    Ok(p) => tracing::info!(workloads = p.workloads, repaired = p.repaired, failed = p.failed, ms = p.ms, "reconcile pass"),
+                    Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
+                },
+                Some(id) = soon.recv() => {
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = me.reconcile_workload(&id).await {
+                            tracing::warn!(workload = %id, error = %e, "reconcile after container event failed");
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
