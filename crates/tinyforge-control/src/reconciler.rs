@@ -51,28 +51,36 @@ impl Control {
         Ok(report)
     }
 
-    /// One pass over every workload, 4 at a time, then removal of tinyforge containers whose
-    /// workload is gone.
+    fn reconcile_workload_owned(&self, id: String) -> impl std::future::Future<Output = Result<ReconcileReport, ControlError>> + Send + '_ {
+        async move { self.reconcile_workload(&id).await }
+    }
+
+    /// One pass over every workload, 4 at a time, then removal of this installation's containers
+    /// whose workload is gone.
     pub async fn reconcile_all(&self) -> Result<PassReport, ControlError> {
         let started = Instant::now();
         let rows = self.store.workloads()?;
         let mut pass = PassReport { workloads: rows.len(), ..PassReport::default() };
-        let results: Vec<_> = futures_util::stream::iter(rows.iter())
-            .map(|r| async move { (r, self.reconcile_workload(&r.id).await) })
+        let ids: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
+        let results: Vec<_> = futures_util::stream::iter(ids)
+            .map(|(id, name)| {
+                let fut = self.reconcile_workload_owned(id);
+                async move { (name, fut.await) }
+            })
             .buffer_unordered(4)
             .collect()
             .await;
-        for (r, res) in results {
+        for (name, res) in results {
             match res {
                 Ok(rep) => pass.repaired += rep.repaired.len(),
                 Err(e) => {
                     pass.failed += 1;
-                    tracing::warn!(workload = %r.name, error = %e, "reconcile failed");
+                    tracing::warn!(workload = %name, error = %e, "reconcile failed");
                 }
             }
         }
         let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        match self.deps.engine.list("tinyforge.workload", None).await {
+        match self.deps.engine.list("tinyforge.instance", Some(&self.deps.instance)).await {
             Ok(all) => {
                 for c in all {
                     let owner = c.labels.get("tinyforge.workload").map(String::as_str).unwrap_or("");
@@ -116,8 +124,9 @@ impl Control {
                 Some(id) = soon.recv() => {
                     let me = self.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = me.reconcile_workload(&id).await {
-                            tracing::warn!(workload = %id, error = %e, "reconcile after container event failed");
+                        match me.reconcile_workload(&id).await {
+                            Ok(_) | Err(ControlError::Store(tinyforge_store::StoreError::NotFound { .. })) => {}
+                            Err(e) => tracing::warn!(workload = %id, error = %e, "reconcile after container event failed"),
                         }
                     });
                 }

@@ -35,7 +35,8 @@ pub fn build_app(tag: &str, version: &str, behaviour: Behaviour) -> Result<(), S
     };
     let dockerfile = format!(
         "FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\nEXPOSE 8080\n\
-         CMD [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox sleep {delay}; exec /bin/busybox httpd -f -v -p 8080 -h /www\"]\n"
+         CMD [\"/bin/busybox\", \"sh\", \"-c\", \"trap 'kill $p; exit 0' TERM; /bin/busybox sleep {delay}; \
+         /bin/busybox httpd -f -v -p 8080 -h /www & p=$!; wait\"]\n"
     );
     write(d, "Dockerfile", dockerfile.as_bytes())?;
     docker_build(tag, d)

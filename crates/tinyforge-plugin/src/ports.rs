@@ -22,6 +22,9 @@ pub struct Deps {
     pub events: Arc<dyn Events>,
     /// tinyforge's data directory (plugins keep files under `<data-dir>/<kind>/`).
     pub data_dir: PathBuf,
+    /// This installation's id: every container gets it as label `tinyforge.instance`, so two
+    /// installations sharing one Docker Engine never collect each other's containers.
+    pub instance: String,
 }
 
 // ---------------------------------------------------------------- engine

@@ -58,6 +58,7 @@ impl Harness {
             routes: Arc::new(edge.clone()),
             events: events.clone(),
             data_dir: dir.path().to_owned(),
+            instance: format!("test-{}", tinyforge_store::new_id()),
         };
         let control = Control::new(store.clone(), Arc::new(reg.build().unwrap()), deps, events, ControlConfig::default());
         tokio::spawn(control.clone().run_queue());

@@ -10,7 +10,7 @@ use tinyforge_plugin::ports::{ContainerInfo, ContainerSpec, EngineError, Registr
 use tinyforge_plugin::{DeployOutcome, DeploymentIntent, Deps, InboundEvent, PluginError, Workload};
 use tokio::time::Instant;
 
-use super::{ImageConfig, LABEL_DEPLOYMENT, LABEL_FACE, LABEL_WORKLOAD, PullPolicy};
+use super::{ImageConfig, LABEL_DEPLOYMENT, LABEL_FACE, LABEL_INSTANCE, LABEL_WORKLOAD, PullPolicy};
 use crate::probe;
 
 fn port_err(e: EngineError) -> PluginError {
@@ -67,6 +67,7 @@ pub async fn deploy(
         env: w.env.iter().map(|e| (e.key.clone(), e.value.clone())).collect(),
         labels: BTreeMap::from([
             (LABEL_WORKLOAD.to_owned(), w.id.clone()),
+            (LABEL_INSTANCE.to_owned(), deps.instance.clone()),
             (LABEL_DEPLOYMENT.to_owned(), dep.clone()),
             (LABEL_FACE.to_owned(), cfg.faces.iter().map(|f| f.host.as_str()).collect::<Vec<_>>().join(",")),
         ]),

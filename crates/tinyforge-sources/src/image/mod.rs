@@ -14,6 +14,8 @@ pub use config::{HealthCheck, ImageConfig, PullPolicy, RegistryAuth, Resources};
 
 /// Label carrying the workload id on every container tinyforge starts.
 pub const LABEL_WORKLOAD: &str = "tinyforge.workload";
+/// Label carrying the installation id (see `Deps::instance`).
+pub const LABEL_INSTANCE: &str = "tinyforge.instance";
 /// Label carrying the deployment id.
 pub const LABEL_DEPLOYMENT: &str = "tinyforge.deployment";
 /// Label carrying the faces' hosts.

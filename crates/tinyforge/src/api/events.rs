@@ -1,0 +1,90 @@
+//! Kinds listing (A2), the live events stream (SSE, filterable), the route table, and an
+//! on-demand reconcile pass.
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tinyforge_plugin::KindInfo;
+use tinyforge_store::EventRow;
+
+use super::{ApiError, AppState};
+
+pub async fn source_kinds(State(st): State<AppState>) -> Json<Vec<KindInfo>> {
+    Json(st.control.registry().source_kinds())
+}
+
+pub async fn trigger_kinds(State(st): State<AppState>) -> Json<Vec<KindInfo>> {
+    Json(st.control.registry().trigger_kinds())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventFilter {
+    /// Only this workload's events.
+    workload_id: Option<String>,
+    /// Only kinds starting with this (`deploy.`).
+    kind: Option<String>,
+    /// Replay stored events after this sequence number first.
+    after: Option<i64>,
+}
+
+fn wanted(f: &EventFilter, e: &EventRow) -> bool {
+    f.workload_id.as_ref().is_none_or(|w| e.workload_id.as_ref() == Some(w)) && f.kind.as_ref().is_none_or(|k| e.kind.starts_with(k.as_str()))
+}
+
+fn sse(e: &EventRow) -> Event {
+    Event::default().id(e.seq.to_string()).event(e.kind.clone()).data(serde_json::to_string(e).unwrap_or_default())
+}
+
+pub async fn stream(State(st): State<AppState>, Query(f): Query<EventFilter>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let mut live = st.control.events().subscribe();
+    let replay = match f.after {
+        Some(after) => st.control.store().events(after, f.workload_id.as_deref(), 1000)?,
+        None => Vec::new(),
+    };
+    let mut last = replay.last().map_or(f.after.unwrap_or(0), |e| e.seq);
+    let s = async_stream(move |tx| async move {
+        for e in replay.iter().filter(|e| wanted(&f, e)) {
+            if tx.send(sse(e)).await.is_err() {
+                return;
+            }
+        }
+        loop {
+            match live.recv().await {
+                Ok(e) if e.seq > last && wanted(&f, &e) => {
+                    last = e.seq;
+                    if tx.send(sse(&e)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => return,
+            }
+        }
+    });
+    Ok(Sse::new(s).keep_alive(KeepAlive::default()))
+}
+
+/// A stream fed by a task through a small channel.
+fn async_stream<F, Fut>(f: F) -> impl Stream<Item = Result<Event, Infallible>>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Event>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(f(tx));
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Ok)))
+}
+
+pub async fn routes(State(st): State<AppState>) -> Json<Vec<Value>> {
+    Json(st.edge.all_routes().into_iter().map(|(owner, r)| json!({"workload_id": owner, "route": r})).collect())
+}
+
+pub async fn reconcile_now(State(st): State<AppState>) -> Result<Json<tinyforge_control::PassReport>, ApiError> {
+    Ok(Json(st.control.reconcile_all().await?))
+}

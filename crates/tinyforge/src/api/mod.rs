@@ -1,0 +1,81 @@
+//! The HTTP API (A1–A3, W6): JSON in and out, errors as `{error, detail, field}` with the right
+//! 4xx, every route behind a Bearer token except `/healthz` and the webhook ingress.
+
+mod deploys;
+mod error;
+mod events;
+mod triggers;
+mod workloads;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
+use axum::routing::{get, post};
+use std::sync::Arc;
+use tinyforge_control::Control;
+use tinyforge_edge::Edge;
+use tinyforge_engine::DockerEngine;
+
+pub use error::{ApiError, ApiJson};
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub control: Arc<Control>,
+    pub engine: DockerEngine,
+    pub edge: Edge,
+}
+
+/// Who is calling (the API token's name).
+#[derive(Debug, Clone)]
+pub struct Actor(pub String);
+
+async fn require_token(State(st): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let token = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let name = match token {
+        Some(t) if !t.is_empty() => st.control.store().token_name(t)?,
+        _ => None,
+    };
+    let Some(name) = name else {
+        return Err(ApiError::unauthorized());
+    };
+    req.extensions_mut().insert(Actor(name));
+    Ok(next.run(req).await)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/workloads", get(workloads::list).post(workloads::create))
+        .route("/workloads/source-kinds", get(events::source_kinds))
+        .route("/workloads/trigger-kinds", get(events::trigger_kinds))
+        .route("/workloads/{id}", get(workloads::get_one).put(workloads::update).delete(workloads::delete))
+        .route("/workloads/{id}/deploy", post(deploys::deploy))
+        .route("/workloads/{id}/deployments", get(deploys::history))
+        .route("/workloads/{id}/rollback", post(deploys::rollback))
+        .route("/workloads/{id}/logs", get(deploys::logs))
+        .route("/triggers", get(triggers::list).post(triggers::create))
+        .route("/triggers/{id}", get(triggers::get_one).put(triggers::update).delete(triggers::delete))
+        .route("/bindings", get(triggers::bindings).post(triggers::bind))
+        .route("/bindings/{id}", axum::routing::put(triggers::update_binding).delete(triggers::unbind))
+        .route("/events", get(events::stream))
+        .route("/routes", get(events::routes))
+        .route("/reconcile", post(events::reconcile_now))
+        .route_layer(from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api", api)
+        .fallback(|| async { ApiError::not_found("route") })
+        .with_state(state)
+}

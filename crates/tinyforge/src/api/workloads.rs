@@ -1,0 +1,140 @@
+//! Workloads CRUD (A1): every config is validated by its source kind; secret fields are sealed
+//! before storing and redacted in answers; delete tears down first and loses nothing on failure.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tinyforge_control::{keep_redacted, redact_config, seal_config};
+use tinyforge_plugin::EnvVar;
+use tinyforge_store::{DeploymentRow, DeploymentStatus, WorkloadRow};
+
+use super::{ApiError, ApiJson, AppState};
+
+/// Body of create and update.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadIn {
+    name: String,
+    source_kind: String,
+    source_config: Value,
+    #[serde(default)]
+    env: Option<Vec<EnvVar>>,
+}
+
+/// A workload as answers show it.
+#[derive(Debug, Serialize)]
+pub struct WorkloadView {
+    id: String,
+    name: String,
+    source_kind: String,
+    source_config: Value,
+    env: Vec<EnvVar>,
+    status: &'static str,
+    current_deployment: Option<DeploymentRow>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=48).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok { Ok(()) } else { Err(ApiError::bad("name", "use 1–48 lower-case letters, digits and inner dashes")) }
+}
+
+fn check_env(env: &[EnvVar]) -> Result<(), ApiError> {
+    for (i, e) in env.iter().enumerate() {
+        let ok = !e.key.is_empty()
+            && !e.key.starts_with(|c: char| c.is_ascii_digit())
+            && e.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok {
+            return Err(ApiError::bad(&format!("env[{i}].key"), "letters, digits and `_`, not starting with a digit"));
+        }
+    }
+    Ok(())
+}
+
+pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
+    let store = st.control.store();
+    let history = store.deployments(&row.id, 20)?;
+    let current = store.current_deployment(&row.id)?;
+    let status = if history.iter().any(|d| !d.status.is_final()) {
+        "deploying"
+    } else if current.is_some() {
+        if history.first().is_some_and(|d| d.status == DeploymentStatus::Failed) { "degraded" } else { "serving" }
+    } else if history.is_empty() {
+        "new"
+    } else {
+        "failed"
+    };
+    let schema = st.control.registry().source(&row.source_kind).map(|s| s.schema()).unwrap_or(Value::Null);
+    Ok(WorkloadView {
+        env: store.env_masked(&row.id)?,
+        source_config: redact_config(&schema, &row.source_config),
+        id: row.id,
+        name: row.name,
+        source_kind: row.source_kind,
+        status,
+        current_deployment: current,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Validates and seals a config for `kind`.
+fn sealed_config(st: &AppState, kind: &str, config: &Value) -> Result<Value, ApiError> {
+    let source = st.control.registry().source(kind).map_err(|e| ApiError::bad("source_kind", e.to_string()))?;
+    source.validate(config).map_err(|e| ApiError::config("source_config", e))?;
+    Ok(seal_config(&source.schema(), config, st.control.store().sealer()))
+}
+
+pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<WorkloadView>>, ApiError> {
+    let rows = st.control.store().workloads()?;
+    Ok(Json(rows.into_iter().map(|r| view(&st, r)).collect::<Result<_, _>>()?))
+}
+
+pub async fn create(State(st): State<AppState>, ApiJson(body): ApiJson<WorkloadIn>) -> Result<(StatusCode, Json<WorkloadView>), ApiError> {
+    check_name(&body.name)?;
+    let env = body.env.unwrap_or_default();
+    check_env(&env)?;
+    let config = sealed_config(&st, &body.source_kind, &body.source_config)?;
+    let row = st.control.store().insert_workload(&body.name, &body.source_kind, &config, &env)?;
+    Ok((StatusCode::CREATED, Json(view(&st, row)?)))
+}
+
+pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<WorkloadView>, ApiError> {
+    let row = st.control.store().workload(&id)?;
+    Ok(Json(view(&st, row)?))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<WorkloadIn>,
+) -> Result<Json<WorkloadView>, ApiError> {
+    let old = st.control.store().workload(&id)?;
+    check_name(&body.name)?;
+    if body.source_kind != old.source_kind {
+        return Err(ApiError::bad("source_kind", "a workload's kind cannot change; create a new workload"));
+    }
+    if let Some(env) = &body.env {
+        check_env(env)?;
+    }
+    let schema = st.control.registry().source(&old.source_kind).map_err(|e| ApiError::bad("source_kind", e.to_string()))?.schema();
+    // Secrets sent back redacted keep their stored value.
+    let merged = keep_redacted(&schema, &body.source_config, &old.source_config);
+    let opened = tinyforge_control::open_config(&schema, &merged, st.control.store().sealer())?;
+    let config = sealed_config(&st, &old.source_kind, &opened)?;
+    let row = st.control.store().update_workload(&id, &body.name, &config, body.env.as_deref())?;
+    Ok(Json(view(&st, row)?))
+}
+
+pub async fn delete(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    st.control.store().workload(&id)?;
+    st.control.teardown(&id).await?;
+    st.control.store().delete_workload(&id)?;
+    Ok(StatusCode::NO_CONTENT)
+}

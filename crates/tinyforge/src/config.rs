@@ -1,0 +1,108 @@
+//! `tinyforge serve` settings: flags, `TINYFORGE_*` environment variables, and an optional TOML
+//! file, in that order of precedence. These names are a stable interface (see the README).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+/// Flags of `tinyforge serve` (each also read from its environment variable).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Directory for the database, keys and files (created if missing).
+    #[arg(long, env = "TINYFORGE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the API and UI.
+    #[arg(long, env = "TINYFORGE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Address of the public HTTP listener (the edge proxy).
+    #[arg(long, env = "TINYFORGE_HTTP")]
+    pub http: Option<SocketAddr>,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, env = "TINYFORGE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Seconds between periodic reconcile passes.
+    #[arg(long, env = "TINYFORGE_RECONCILE_INTERVAL")]
+    pub reconcile_interval: Option<u64>,
+    /// Deploys of different workloads that may run at once.
+    #[arg(long, env = "TINYFORGE_MAX_PARALLEL_DEPLOYS")]
+    pub max_parallel_deploys: Option<usize>,
+    /// Optional TOML file with the same keys (snake_case).
+    #[arg(long, env = "TINYFORGE_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The same settings as a TOML file may give them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    http: Option<SocketAddr>,
+    log_format: Option<String>,
+    reconcile_interval: Option<u64>,
+    max_parallel_deploys: Option<usize>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub http: SocketAddr,
+    pub json_logs: bool,
+    pub reconcile_interval: u64,
+    pub max_parallel_deploys: usize,
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+impl ServeArgs {
+    /// Flags/env over file over defaults.
+    pub fn resolve(self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(p) => read_file(p)?,
+            None => FileConfig::default(),
+        };
+        let log_format = self.log_format.or(file.log_format).unwrap_or_else(|| "pretty".into());
+        anyhow::ensure!(
+            log_format == "pretty" || log_format == "json",
+            "log format must be `pretty` or `json`, not `{log_format}`"
+        );
+        Ok(Settings {
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("tinyforge-data")),
+            listen: self.listen.or(file.listen).unwrap_or(([127, 0, 0, 1], 8080).into()),
+            http: self.http.or(file.http).unwrap_or(([0, 0, 0, 0], 80).into()),
+            json_logs: log_format == "json",
+            reconcile_interval: self.reconcile_interval.or(file.reconcile_interval).unwrap_or(300).max(1),
+            max_parallel_deploys: self.max_parallel_deploys.or(file.max_parallel_deploys).unwrap_or(4).max(1),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("tf.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:9999\"\nhttp = \"127.0.0.1:8081\"\nlog_format = \"json\"\n").unwrap();
+        let s = ServeArgs { config: Some(f.clone()), http: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() }
+            .resolve()
+            .unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9999".parse().unwrap());
+        assert_eq!(s.http, "127.0.0.1:7000".parse().unwrap());
+        assert!(s.json_logs);
+        assert_eq!(s.reconcile_interval, 300);
+        std::fs::write(&f, "lissen = 1\n").unwrap();
+        let e = ServeArgs { config: Some(f), ..Default::default() }.resolve().unwrap_err();
+        assert!(format!("{e:#}").contains("unknown field `lissen`"), "{e:#}");
+    }
+}

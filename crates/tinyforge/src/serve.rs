@@ -1,0 +1,151 @@
+//! Wiring for `tinyforge serve`: data dir, keys, store, registry (frozen before any listener
+//! opens), engine, edge, control plane, background loops, listeners, graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::StreamExt;
+use tinyforge_control::{Control, ControlConfig, EventBus};
+use tinyforge_edge::{Edge, EdgeConfig};
+use tinyforge_engine::DockerEngine;
+use tinyforge_plugin::{Deps, Registry, RegistryBuilder};
+use tinyforge_store::{Sealer, Store, write_private};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+
+/// The kinds tinyforge ships, frozen. A duplicate kind is a boot error.
+pub fn registry() -> anyhow::Result<Registry> {
+    let mut b = RegistryBuilder::new();
+    for s in tinyforge_sources::builtin() {
+        b = b.source_dyn(s);
+    }
+    for t in tinyforge_triggers::builtin() {
+        b = b.trigger_dyn(t);
+    }
+    Ok(b.build()?)
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TINYFORGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json { b.json().init() } else { b.init() }
+}
+
+/// First start: an admin API token, printed once and kept 0600 in the data dir.
+fn first_token(store: &Store, s: &Settings) -> anyhow::Result<()> {
+    if store.has_tokens()? {
+        return Ok(());
+    }
+    let token = store.create_token("admin")?;
+    let path = s.data_dir.join("admin.token");
+    let _ = std::fs::remove_file(&path);
+    write_private(&path, format!("{token}\n").as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    println!("tinyforge: first start. Admin API token (shown once, also in {}):\n\n    {token}\n", path.display());
+    Ok(())
+}
+
+/// This installation's id, kept in `<data-dir>/instance.id`.
+fn instance_id(s: &Settings) -> anyhow::Result<String> {
+    let path = s.data_dir.join("instance.id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        return Ok(id.trim().to_owned());
+    }
+    let id = tinyforge_store::new_id();
+    std::fs::write(&path, &id).with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
+
+pub async fn run(s: Settings) -> anyhow::Result<()> {
+    init_logs(s.json_logs);
+    std::fs::create_dir_all(&s.data_dir).with_context(|| format!("creating data dir {}", s.data_dir.display()))?;
+    let env_key = std::env::var("TINYFORGE_ENC_KEY").ok();
+    let sealer = Sealer::load(env_key.as_deref(), &s.data_dir)?;
+    let store = Arc::new(Store::open(&s.data_dir.join("tinyforge.db"), sealer)?);
+    first_token(&store, &s)?;
+    let registry = Arc::new(registry()?);
+
+    let engine = DockerEngine::connect().await?;
+    engine.ensure_network().await?;
+    let (dv, api) = engine.version().await?;
+    tracing::info!(docker = %dv, api = %api, "docker engine connected");
+
+    let edge = Edge::new(EdgeConfig::default());
+    let events = Arc::new(EventBus::new(store.clone(), 50_000));
+    let deps = Deps {
+        engine: Arc::new(engine.clone()),
+        routes: Arc::new(edge.clone()),
+        events: events.clone(),
+        data_dir: s.data_dir.clone(),
+        instance: instance_id(&s)?,
+    };
+    let config = ControlConfig {
+        max_parallel_deploys: s.max_parallel_deploys,
+        reconcile_interval: Duration::from_secs(s.reconcile_interval),
+        ..ControlConfig::default()
+    };
+    let control = Control::new(store.clone(), registry, deps, events, config);
+
+    let api_listener = tokio::net::TcpListener::bind(s.listen).await.with_context(|| format!("binding API on {}", s.listen))?;
+    let http_listener = tokio::net::TcpListener::bind(s.http).await.with_context(|| format!("binding HTTP on {}", s.http))?;
+    tracing::info!(api = %s.listen, http = %s.http, data_dir = %s.data_dir.display(), "tinyforge serving");
+
+    let stop = CancellationToken::new();
+    tokio::spawn(shutdown_on_signal(stop.clone()));
+    let edge_task = tokio::spawn(tinyforge_edge::serve(edge.clone(), http_listener, "http", stop.clone().cancelled_owned()));
+
+    // Boot: resolve deployments a crash left running, restore routes, then the loops.
+    let recovering = control.clone();
+    tokio::spawn(async move {
+        match recovering.recover().await {
+            Ok(p) => tracing::info!(workloads = p.workloads, repaired = p.repaired, ms = p.ms, "boot reconcile done"),
+            Err(e) => tracing::error!(error = %e, "boot reconcile failed"),
+        }
+        tokio::spawn(recovering.clone().run_queue());
+    });
+    let (soon_tx, soon_rx) = tokio::sync::mpsc::channel(256);
+    tokio::spawn(control.clone().run_reconciler(soon_rx));
+    tokio::spawn(watch_containers(engine.clone(), soon_tx));
+
+    let app = crate::api::router(crate::api::AppState { control, engine, edge });
+    axum::serve(api_listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .await?;
+    let _ = edge_task.await;
+    tracing::info!("tinyforge stopped");
+    Ok(())
+}
+
+/// Container deaths (die, oom, kill, destroy) → that workload is reconciled within moments.
+async fn watch_containers(engine: DockerEngine, soon: tokio::sync::mpsc::Sender<String>) {
+    loop {
+        let mut events = std::pin::pin!(engine.container_events());
+        while let Some(ev) = events.next().await {
+            match ev {
+                Ok(ev) if matches!(ev.action.as_str(), "die" | "oom" | "kill" | "destroy") => {
+                    if let Some(w) = ev.workload {
+                        let _ = soon.try_send(w);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "docker events stream broke; reconnecting");
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn shutdown_on_signal(stop: CancellationToken) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down: draining open requests");
+    stop.cancel();
+}
