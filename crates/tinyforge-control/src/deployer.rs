@@ -24,9 +24,16 @@ impl Control {
         let row = self.store.workload(workload_id)?;
         let config = sealed_config.unwrap_or(&row.source_config);
         let intent_json = serde_json::to_value(intent).expect("an intent serialises");
-        let (dep, superseded) = self.store.enqueue_deployment(workload_id, &intent_json, &intent.triggered_by, config)?;
+        let (dep, superseded) =
+            self.store
+                .enqueue_deployment(workload_id, &intent_json, &intent.triggered_by, config)?;
         for old in superseded {
-            self.events.emit("deploy.superseded", Some(workload_id), format!("deployment {old} superseded by {}", dep.id), json!({"deployment_id": old, "by": dep.id}));
+            self.events.emit(
+                "deploy.superseded",
+                Some(workload_id),
+                format!("deployment {old} superseded by {}", dep.id),
+                json!({"deployment_id": old, "by": dep.id}),
+            );
             let _ = self.finished.send(old);
         }
         self.events.emit(
@@ -43,7 +50,9 @@ impl Control {
     pub async fn run_queue(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(self.config.max_parallel_deploys.max(1)));
         loop {
-            let Ok(slot) = slots.clone().acquire_owned().await else { return };
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
             match self.store.claim_next_deployment() {
                 Ok(Some(dep)) => {
                     let me = self.clone();
@@ -69,7 +78,12 @@ impl Control {
     async fn execute(&self, dep: DeploymentRow) {
         let _lock = self.locks.lock(&dep.workload_id).await;
         let wid = dep.workload_id.as_str();
-        self.events.emit("deploy.started", Some(wid), format!("deployment {} started", dep.id), json!({"deployment_id": dep.id}));
+        self.events.emit(
+            "deploy.started",
+            Some(wid),
+            format!("deployment {} started", dep.id),
+            json!({"deployment_id": dep.id}),
+        );
         let started = std::time::Instant::now();
         let result = async {
             let row = self.store.workload(wid)?;
@@ -78,7 +92,11 @@ impl Control {
                 .map_err(|e| ControlError::Invalid(format!("stored intent unreadable: {e}")))?;
             intent.deployment_id = dep.id.clone();
             let source = self.registry.source(&row.source_kind)?;
-            Ok::<_, ControlError>(source.deploy(&self.deps, &w, &intent, self.config.deploy_timeout).await?)
+            Ok::<_, ControlError>(
+                source
+                    .deploy(&self.deps, &w, &intent, self.config.deploy_timeout)
+                    .await?,
+            )
         }
         .await;
         let ms = started.elapsed().as_millis() as u64;
@@ -90,7 +108,13 @@ impl Control {
                     format!("deployment {} is serving {} ({ms} ms)", dep.id, o.version),
                     json!({"deployment_id": dep.id, "version": o.version, "ms": ms}),
                 );
-                self.store.finish_deployment(&dep.id, DeploymentStatus::Succeeded, Some(&o.version), &o.detail, None)
+                self.store.finish_deployment(
+                    &dep.id,
+                    DeploymentStatus::Succeeded,
+                    Some(&o.version),
+                    &o.detail,
+                    None,
+                )
             }
             Err(e) => {
                 let why = e.to_string();
@@ -100,7 +124,13 @@ impl Control {
                     format!("deployment {} failed: {why}", dep.id),
                     json!({"deployment_id": dep.id, "error": why, "ms": ms}),
                 );
-                self.store.finish_deployment(&dep.id, DeploymentStatus::Failed, None, &Value::Null, Some(&why))
+                self.store.finish_deployment(
+                    &dep.id,
+                    DeploymentStatus::Failed,
+                    None,
+                    &Value::Null,
+                    Some(&why),
+                )
             }
         };
         if let Err(e) = recorded {
@@ -128,22 +158,40 @@ impl Control {
 
     /// Queues a rollback to `to` (a succeeded deployment of the workload), or to the one before the
     /// current when `to` is `None`: its exact version and config.
-    pub fn rollback(&self, workload_id: &str, to: Option<&str>, actor: &str) -> Result<DeploymentRow, ControlError> {
+    pub fn rollback(
+        &self,
+        workload_id: &str,
+        to: Option<&str>,
+        actor: &str,
+    ) -> Result<DeploymentRow, ControlError> {
         let history = self.store.deployments(workload_id, 500)?;
-        let succeeded: Vec<&DeploymentRow> = history.iter().filter(|d| d.status == DeploymentStatus::Succeeded).collect();
+        let succeeded: Vec<&DeploymentRow> = history
+            .iter()
+            .filter(|d| d.status == DeploymentStatus::Succeeded)
+            .collect();
         let target = match to {
-            Some(id) => succeeded
-                .iter()
-                .find(|d| d.id == id)
-                .ok_or_else(|| ControlError::Invalid(format!("deployment `{id}` is not a successful deployment of this workload")))?,
-            None => succeeded
-                .get(1)
-                .ok_or_else(|| ControlError::Invalid("there is no earlier successful deployment to roll back to".into()))?,
+            Some(id) => succeeded.iter().find(|d| d.id == id).ok_or_else(|| {
+                ControlError::Invalid(format!(
+                    "deployment `{id}` is not a successful deployment of this workload"
+                ))
+            })?,
+            None => succeeded.get(1).ok_or_else(|| {
+                ControlError::Invalid("there is no earlier successful deployment to roll back to".into())
+            })?,
         };
-        let version = target.version.clone().ok_or_else(|| ControlError::Invalid("that deployment recorded no version".into()))?;
+        let version = target
+            .version
+            .clone()
+            .ok_or_else(|| ControlError::Invalid("that deployment recorded no version".into()))?;
         let intent = DeploymentIntent {
-            target: Target { version: Some(version), ..Target::default() },
-            event: InboundEvent::Manual(Manual { actor: actor.to_owned(), reference: None }),
+            target: Target {
+                version: Some(version),
+                ..Target::default()
+            },
+            event: InboundEvent::Manual(Manual {
+                actor: actor.to_owned(),
+                reference: None,
+            }),
             triggered_by: format!("rollback:{}", target.id),
             deployment_id: String::new(),
         };
@@ -158,8 +206,15 @@ impl Control {
         let row = self.store.workload(workload_id)?;
         let w = self.plugin_workload(&row, &row.source_config)?;
         let source = self.registry.source(&row.source_kind)?;
-        source.teardown(&self.deps, &w, self.config.deploy_timeout).await?;
-        self.events.emit("workload.torn_down", Some(workload_id), format!("{} torn down", row.name), json!({}));
+        source
+            .teardown(&self.deps, &w, self.config.deploy_timeout)
+            .await?;
+        self.events.emit(
+            "workload.torn_down",
+            Some(workload_id),
+            format!("{} torn down", row.name),
+            json!({}),
+        );
         Ok(())
     }
 }

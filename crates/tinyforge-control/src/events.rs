@@ -15,7 +15,11 @@ pub struct EventBus {
 impl EventBus {
     /// A bus keeping the newest `keep` events in the store.
     pub fn new(store: std::sync::Arc<Store>, keep: i64) -> Self {
-        Self { store, tx: broadcast::channel(1024).0, keep }
+        Self {
+            store,
+            tx: broadcast::channel(1024).0,
+            keep,
+        }
     }
 
     /// Live events from now on.
@@ -25,7 +29,12 @@ impl EventBus {
 
     /// Publishes `kind` for `workload_id`.
     pub fn emit(&self, kind: &str, workload_id: Option<&str>, message: String, data: serde_json::Value) {
-        self.publish(Event { kind: kind.to_owned(), workload_id: workload_id.map(str::to_owned), message, data });
+        self.publish(Event {
+            kind: kind.to_owned(),
+            workload_id: workload_id.map(str::to_owned),
+            message,
+            data,
+        });
     }
 }
 

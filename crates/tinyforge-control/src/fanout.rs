@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tinyforge_plugin::{InboundEvent, Manual, MatchOutcome, Trigger, Workload, merge_config, with_effective_trigger};
+use tinyforge_plugin::{
+    InboundEvent, Manual, MatchOutcome, Trigger, Workload, merge_config, with_effective_trigger,
+};
 use tinyforge_store::{BindingRow, DeploymentRow, TriggerRow};
 
 use crate::{Control, ControlError};
@@ -42,9 +44,18 @@ enum One {
 
 impl Control {
     /// Matches `event` against the trigger's enabled bindings and queues the intents.
-    pub async fn fan_out(&self, trigger: &TriggerRow, event: &InboundEvent) -> Result<FanoutSummary, ControlError> {
+    pub async fn fan_out(
+        &self,
+        trigger: &TriggerRow,
+        event: &InboundEvent,
+    ) -> Result<FanoutSummary, ControlError> {
         let plugin = self.registry.trigger(&trigger.kind)?;
-        let bindings: Vec<BindingRow> = self.store.bindings(None, Some(&trigger.id))?.into_iter().filter(|b| b.enabled).collect();
+        let bindings: Vec<BindingRow> = self
+            .store
+            .bindings(None, Some(&trigger.id))?
+            .into_iter()
+            .filter(|b| b.enabled)
+            .collect();
         let results: Vec<One> = futures_util::stream::iter(bindings)
             .map(|b| self.match_one(plugin.as_ref(), trigger, b, event))
             .buffer_unordered(4)
@@ -61,10 +72,20 @@ impl Control {
         Ok(summary)
     }
 
-    async fn match_one(&self, plugin: &dyn Trigger, trigger: &TriggerRow, b: BindingRow, event: &InboundEvent) -> One {
+    async fn match_one(
+        &self,
+        plugin: &dyn Trigger,
+        trigger: &TriggerRow,
+        b: BindingRow,
+        event: &InboundEvent,
+    ) -> One {
         let fail = |error: String| {
             tracing::warn!(binding = %b.id, workload = %b.workload_id, %error, "binding did not match cleanly");
-            One::Failed(MatchError { binding_id: b.id.clone(), workload_id: b.workload_id.clone(), error })
+            One::Failed(MatchError {
+                binding_id: b.id.clone(),
+                workload_id: b.workload_id.clone(),
+                error,
+            })
         };
         let merged = match merge_config(&trigger.config, &b.binding_config) {
             Ok(m) => m,
@@ -100,14 +121,20 @@ impl Control {
 
     /// A deploy asked for by a person (W6): a Manual event matched by the `manual` trigger kind,
     /// with the config of the workload's manual binding when it has one.
-    pub async fn deploy_manually(&self, workload_id: &str, actor: &str, reference: Option<String>) -> Result<DeploymentRow, ControlError> {
+    pub async fn deploy_manually(
+        &self,
+        workload_id: &str,
+        actor: &str,
+        reference: Option<String>,
+    ) -> Result<DeploymentRow, ControlError> {
         let plugin = self.registry.trigger("manual")?;
         let row = self.store.workload(workload_id)?;
         let mut config = json!({});
         for b in self.store.bindings(Some(workload_id), None)? {
             let t = self.store.trigger(&b.trigger_id)?;
             if t.kind == "manual" && b.enabled {
-                config = merge_config(&t.config, &b.binding_config).map_err(|e| ControlError::Invalid(e.to_string()))?;
+                config = merge_config(&t.config, &b.binding_config)
+                    .map_err(|e| ControlError::Invalid(e.to_string()))?;
                 break;
             }
         }
@@ -121,10 +148,15 @@ impl Control {
             env: Vec::new(),
         };
         let w = with_effective_trigger(&w, "manual", config);
-        let event = InboundEvent::Manual(Manual { actor: actor.to_owned(), reference });
+        let event = InboundEvent::Manual(Manual {
+            actor: actor.to_owned(),
+            reference,
+        });
         match plugin.matches(&w, &event, self.config.match_timeout).await? {
             MatchOutcome::Deploy(intent) => self.enqueue(&w.id, &intent, None),
-            MatchOutcome::Skip(reason) => Err(ControlError::Invalid(format!("the manual trigger refused this deploy ({reason})"))),
+            MatchOutcome::Skip(reason) => Err(ControlError::Invalid(format!(
+                "the manual trigger refused this deploy ({reason})"
+            ))),
         }
     }
 }

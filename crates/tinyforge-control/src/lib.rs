@@ -78,7 +78,13 @@ pub struct Control {
 
 impl Control {
     /// Assembles the control plane.
-    pub fn new(store: Arc<Store>, registry: Arc<Registry>, deps: Deps, events: Arc<EventBus>, config: ControlConfig) -> Arc<Self> {
+    pub fn new(
+        store: Arc<Store>,
+        registry: Arc<Registry>,
+        deps: Deps,
+        events: Arc<EventBus>,
+        config: ControlConfig,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store,
             registry,
@@ -107,7 +113,11 @@ impl Control {
     }
 
     /// The plugin's view of a stored workload: config secrets and env opened.
-    pub fn plugin_workload(&self, row: &WorkloadRow, sealed_config: &serde_json::Value) -> Result<Workload, ControlError> {
+    pub fn plugin_workload(
+        &self,
+        row: &WorkloadRow,
+        sealed_config: &serde_json::Value,
+    ) -> Result<Workload, ControlError> {
         let source = self.registry.source(&row.source_kind)?;
         let config = open_config(&source.schema(), sealed_config, self.store.sealer())?;
         Ok(Workload {

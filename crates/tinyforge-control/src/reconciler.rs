@@ -37,30 +37,48 @@ impl Control {
         let current = self.store.current_deployment(id)?;
         let sealed = current.as_ref().map_or(&row.source_config, |d| &d.source_config);
         let w = self.plugin_workload(&row, sealed)?;
-        let outcome = current
-            .as_ref()
-            .map(|d| DeployOutcome { version: d.version.clone().unwrap_or_default(), detail: d.outcome.clone() });
+        let outcome = current.as_ref().map(|d| DeployOutcome {
+            version: d.version.clone().unwrap_or_default(),
+            detail: d.outcome.clone(),
+        });
         let source = self.registry.source(&row.source_kind)?;
-        let report = source.reconcile(&self.deps, &w, outcome.as_ref(), self.config.reconcile_timeout).await?;
+        let report = source
+            .reconcile(&self.deps, &w, outcome.as_ref(), self.config.reconcile_timeout)
+            .await?;
         if let (Some(new), Some(d)) = (&report.replaced, &current) {
-            self.store.finish_deployment(&d.id, DeploymentStatus::Succeeded, Some(&new.version), &new.detail, None)?;
+            self.store.finish_deployment(
+                &d.id,
+                DeploymentStatus::Succeeded,
+                Some(&new.version),
+                &new.detail,
+                None,
+            )?;
         }
         for r in &report.repaired {
-            self.events.emit("reconcile.drift", Some(id), format!("{}: {r}", row.name), json!({"repaired": r}));
+            self.events.emit(
+                "reconcile.drift",
+                Some(id),
+                format!("{}: {r}", row.name),
+                json!({"repaired": r}),
+            );
         }
         Ok(report)
     }
 
-    fn reconcile_workload_owned(&self, id: String) -> impl std::future::Future<Output = Result<ReconcileReport, ControlError>> + Send + '_ {
-        async move { self.reconcile_workload(&id).await }
+    async fn reconcile_workload_owned(&self, id: String) -> Result<ReconcileReport, ControlError> {
+        self.reconcile_workload(&id).await
     }
+
 
     /// One pass over every workload, 4 at a time, then removal of this installation's containers
     /// whose workload is gone.
     pub async fn reconcile_all(&self) -> Result<PassReport, ControlError> {
         let started = Instant::now();
         let rows = self.store.workloads()?;
-        let mut pass = PassReport { workloads: rows.len(), ..PassReport::default() };
+        let mut pass = PassReport {
+            workloads: rows.len(),
+            ..PassReport::default()
+        };
         let ids: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
         let results: Vec<_> = futures_util::stream::iter(ids)
             .map(|(id, name)| {
@@ -80,13 +98,34 @@ impl Control {
             }
         }
         let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        match self.deps.engine.list("tinyforge.instance", Some(&self.deps.instance)).await {
+        match self
+            .deps
+            .engine
+            .list("tinyforge.instance", Some(&self.deps.instance))
+            .await
+        {
             Ok(all) => {
                 for c in all {
-                    let owner = c.labels.get("tinyforge.workload").map(String::as_str).unwrap_or("");
-                    if !known.contains(owner) && self.deps.engine.remove(&c.id, Duration::from_secs(5)).await.is_ok() {
+                    let owner = c
+                        .labels
+                        .get("tinyforge.workload")
+                        .map(String::as_str)
+                        .unwrap_or("");
+                    if !known.contains(owner)
+                        && self
+                            .deps
+                            .engine
+                            .remove(&c.id, Duration::from_secs(5))
+                            .await
+                            .is_ok()
+                    {
                         pass.orphans_removed += 1;
-                        self.events.emit("reconcile.drift", None, format!("removed container {} of unknown workload", c.name), json!({"container": c.name}));
+                        self.events.emit(
+                            "reconcile.drift",
+                            None,
+                            format!("removed container {} of unknown workload", c.name),
+                            json!({"container": c.name}),
+                        );
                     }
                 }
             }

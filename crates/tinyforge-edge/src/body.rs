@@ -29,7 +29,10 @@ impl Tracked {
 impl Body for Tracked {
     type Data = Bytes;
     type Error = hyper::Error;
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         Pin::new(&mut self.inner).poll_frame(cx)
     }
     fn is_end_stream(&self) -> bool {
@@ -42,5 +45,7 @@ impl Body for Tracked {
 
 /// A fixed body.
 pub fn full(text: impl Into<Bytes>) -> EdgeBody {
-    http_body_util::Full::new(text.into()).map_err(|never| match never {}).boxed()
+    http_body_util::Full::new(text.into())
+        .map_err(|never| match never {})
+        .boxed()
 }

@@ -31,7 +31,12 @@ impl Drop for InflightGuard {
 
 impl Upstream {
     fn new(addr: SocketAddr) -> Self {
-        Self { addr, inflight: AtomicUsize::new(0), retired: AtomicBool::new(false), idle: Notify::new() }
+        Self {
+            addr,
+            inflight: AtomicUsize::new(0),
+            retired: AtomicBool::new(false),
+            idle: Notify::new(),
+        }
     }
 
     /// Takes an in-flight slot, unless the upstream was retired meanwhile (then the caller
@@ -40,7 +45,11 @@ impl Upstream {
     pub fn acquire(self: &Arc<Self>) -> Option<InflightGuard> {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let guard = InflightGuard(self.clone());
-        if self.retired.load(Ordering::SeqCst) { None } else { Some(guard) }
+        if self.retired.load(Ordering::SeqCst) {
+            None
+        } else {
+            Some(guard)
+        }
     }
 
     pub fn retire(&self) {
@@ -114,26 +123,46 @@ impl RouteTable {
             t.host = t.host.to_ascii_lowercase();
             let upstream = kept
                 .entry(t.upstream)
-                .or_insert_with(|| old.get(&t.upstream).cloned().unwrap_or_else(|| Arc::new(Upstream::new(t.upstream))))
+                .or_insert_with(|| {
+                    old.get(&t.upstream)
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(Upstream::new(t.upstream)))
+                })
                 .clone();
-            by_host.entry(t.host.clone()).or_default().push(Route { owner: owner.to_owned(), target: t, upstream });
+            by_host.entry(t.host.clone()).or_default().push(Route {
+                owner: owner.to_owned(),
+                target: t,
+                upstream,
+            });
         }
         for routes in by_host.values_mut() {
             routes.sort_by_key(|r| std::cmp::Reverse(prefix_len(r)));
         }
-        let retired = old.into_iter().filter(|(a, _)| !kept.contains_key(a)).map(|(_, u)| u).collect();
+        let retired = old
+            .into_iter()
+            .filter(|(a, _)| !kept.contains_key(a))
+            .map(|(_, u)| u)
+            .collect();
         (Self { by_host }, retired)
     }
 
     /// `owner`'s routes.
     pub fn of(&self, owner: &str) -> Vec<RouteTarget> {
-        self.all().into_iter().filter(|(o, _)| o == owner).map(|(_, t)| t).collect()
+        self.all()
+            .into_iter()
+            .filter(|(o, _)| o == owner)
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Every (owner, route).
     pub fn all(&self) -> Vec<(String, RouteTarget)> {
-        let mut v: Vec<_> =
-            self.by_host.values().flatten().map(|r| (r.owner.clone(), r.target.clone())).collect();
+        let mut v: Vec<_> = self
+            .by_host
+            .values()
+            .flatten()
+            .map(|r| (r.owner.clone(), r.target.clone()))
+            .collect();
         v.sort_by(|a, b| (&a.1.host, &a.1.path_prefix).cmp(&(&b.1.host, &b.1.path_prefix)));
         v
     }
@@ -154,7 +183,8 @@ mod tests {
 
     #[test]
     fn longest_prefix_wins_and_prefix_is_a_path_segment() {
-        let (tb, _) = RouteTable::default().with_owner("a", vec![t("x.test", None, 1), t("X.test", Some("/api"), 2)]);
+        let (tb, _) =
+            RouteTable::default().with_owner("a", vec![t("x.test", None, 1), t("X.test", Some("/api"), 2)]);
         assert_eq!(tb.find("x.test", "/api/v1").unwrap().upstream.addr.port(), 2);
         assert_eq!(tb.find("x.test", "/api").unwrap().upstream.addr.port(), 2);
         assert_eq!(tb.find("x.test", "/apix").unwrap().upstream.addr.port(), 1);

@@ -11,13 +11,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
-use bollard::models::{ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, RestartPolicy,
+    RestartPolicyNameEnum,
+};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
+    ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt, TryStreamExt};
-use tinyforge_plugin::ports::{ContainerInfo, ContainerSpec, Engine, EngineError, ImageInfo, RegistryCredentials};
+use tinyforge_plugin::ports::{
+    ContainerInfo, ContainerSpec, Engine, EngineError, ImageInfo, RegistryCredentials,
+};
 
 use errors::{classify, classify_pull};
 
@@ -44,8 +50,12 @@ pub struct ContainerEvent {
 impl DockerEngine {
     /// Connects to the local daemon (`DOCKER_HOST` or `/var/run/docker.sock`) and checks it answers.
     pub async fn connect() -> Result<Self, EngineError> {
-        let docker = Docker::connect_with_local_defaults().map_err(|e| EngineError::Unreachable(e.to_string()))?;
-        docker.ping().await.map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let docker =
+            Docker::connect_with_local_defaults().map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        docker
+            .ping()
+            .await
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
         Ok(Self { docker })
     }
 
@@ -78,9 +88,22 @@ impl DockerEngine {
     }
 
     /// A container's log lines (stdout and stderr), the last `tail`, then new ones if `follow`.
-    pub fn logs(&self, id: &str, follow: bool, tail: u32) -> impl Stream<Item = Result<String, EngineError>> + Send + use<> {
-        let opts = LogsOptionsBuilder::new().follow(follow).stdout(true).stderr(true).tail(&tail.to_string()).build();
-        self.docker.logs(id, Some(opts)).map_ok(|l| l.to_string()).map_err(classify)
+    pub fn logs(
+        &self,
+        id: &str,
+        follow: bool,
+        tail: u32,
+    ) -> impl Stream<Item = Result<String, EngineError>> + Send + use<> {
+        let opts = LogsOptionsBuilder::new()
+            .follow(follow)
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail.to_string())
+            .build();
+        self.docker
+            .logs(id, Some(opts))
+            .map_ok(|l| l.to_string())
+            .map_err(classify)
     }
 
     /// Container events (die, oom, kill, destroy, start) of tinyforge-labelled containers.
@@ -100,7 +123,13 @@ impl DockerEngine {
 }
 
 fn ip_of(networks: Option<&HashMap<String, EndpointSettings>>) -> Option<std::net::IpAddr> {
-    networks?.get(NETWORK)?.ip_address.as_deref().filter(|s| !s.is_empty())?.parse().ok()
+    networks?
+        .get(NETWORK)?
+        .ip_address
+        .as_deref()
+        .filter(|s| !s.is_empty())?
+        .parse()
+        .ok()
 }
 
 #[async_trait]
@@ -148,7 +177,11 @@ impl Engine for DockerEngine {
             ..Default::default()
         };
         let opts = CreateContainerOptionsBuilder::new().name(&spec.name).build();
-        let created = self.docker.create_container(Some(opts), body).await.map_err(classify)?;
+        let created = self
+            .docker
+            .create_container(Some(opts), body)
+            .await
+            .map_err(classify)?;
         if let Err(e) = self.docker.start_container(&created.id, None).await {
             let _ = self.remove(&created.id, Duration::ZERO).await;
             return Err(classify(e));
@@ -167,14 +200,25 @@ impl Engine for DockerEngine {
             id: c.id.unwrap_or_default(),
             name: c.name.unwrap_or_default().trim_start_matches('/').to_owned(),
             image: c.image.unwrap_or_default(),
-            labels: c.config.and_then(|c| c.labels).unwrap_or_default().into_iter().collect(),
+            labels: c
+                .config
+                .and_then(|c| c.labels)
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
             running,
-            ip: if running { ip_of(c.network_settings.as_ref().and_then(|n| n.networks.as_ref())) } else { None },
+            ip: if running {
+                ip_of(c.network_settings.as_ref().and_then(|n| n.networks.as_ref()))
+            } else {
+                None
+            },
         })
     }
 
     async fn remove(&self, id: &str, grace: Duration) -> Result<(), EngineError> {
-        let stop = StopContainerOptionsBuilder::new().t(grace.as_secs() as i32).build();
+        let stop = StopContainerOptionsBuilder::new()
+            .t(grace.as_secs() as i32)
+            .build();
         match self.docker.stop_container(id, Some(stop)).await.map_err(classify) {
             Ok(()) | Err(EngineError::NotFound(_)) => {}
             Err(EngineError::Other(m)) if m.contains("304") => {}
@@ -194,7 +238,10 @@ impl Engine for DockerEngine {
             None => key.to_owned(),
         };
         let filters = HashMap::from([("label", vec![label])]);
-        let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let opts = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
         let list = self.docker.list_containers(Some(opts)).await.map_err(classify)?;
         Ok(list
             .into_iter()
@@ -202,11 +249,24 @@ impl Engine for DockerEngine {
                 let running = c.state.map(|s| s.to_string() == "running").unwrap_or(false);
                 ContainerInfo {
                     id: c.id.unwrap_or_default(),
-                    name: c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_owned(),
+                    name: c
+                        .names
+                        .and_then(|n| n.into_iter().next())
+                        .unwrap_or_default()
+                        .trim_start_matches('/')
+                        .to_owned(),
                     image: c.image_id.unwrap_or_default(),
-                    labels: c.labels.unwrap_or_default().into_iter().collect::<BTreeMap<_, _>>(),
+                    labels: c
+                        .labels
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect::<BTreeMap<_, _>>(),
                     running,
-                    ip: if running { ip_of(c.network_settings.as_ref().and_then(|n| n.networks.as_ref())) } else { None },
+                    ip: if running {
+                        ip_of(c.network_settings.as_ref().and_then(|n| n.networks.as_ref()))
+                    } else {
+                        None
+                    },
                 }
             })
             .collect())
@@ -220,6 +280,13 @@ fn image_info(i: bollard::models::ImageInspect, reference: &str) -> ImageInfo {
         _ => repo,
     };
     let digests = i.repo_digests.unwrap_or_default();
-    let repo_digest = digests.iter().find(|d| d.starts_with(&format!("{repo}@"))).or(digests.first()).cloned();
-    ImageInfo { id: i.id.unwrap_or_default(), repo_digest }
+    let repo_digest = digests
+        .iter()
+        .find(|d| d.starts_with(&format!("{repo}@")))
+        .or(digests.first())
+        .cloned();
+    ImageInfo {
+        id: i.id.unwrap_or_default(),
+        repo_digest,
+    }
 }

@@ -23,7 +23,8 @@ pub const BUSYBOX: &str = "/bin/busybox";
 pub fn build_app(tag: &str, version: &str, behaviour: Behaviour) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let d = dir.path();
-    let busybox = std::fs::read(BUSYBOX).map_err(|e| format!("{BUSYBOX}: {e} (apt-get install busybox-static)"))?;
+    let busybox =
+        std::fs::read(BUSYBOX).map_err(|e| format!("{BUSYBOX}: {e} (apt-get install busybox-static)"))?;
     write(d, "busybox", &busybox)?;
     write(d, "www/index.html", format!("{version}\n").as_bytes())?;
     if behaviour != Behaviour::Unhealthy {
@@ -53,7 +54,10 @@ pub fn docker_build(tag: &str, dir: &Path) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("docker build {tag}: {}", String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "docker build {tag}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 

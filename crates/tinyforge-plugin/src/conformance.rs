@@ -25,7 +25,11 @@ fn break_sample(schema: &Value, sample: &Value) -> (Value, String) {
         .and_then(|p| p.get(field))
         .and_then(|f| f.get("type"))
         .is_some_and(|t| t == "string" || t.as_array().is_some_and(|a| a.contains(&json!("string"))));
-    let wrong = if is_string { json!(12345) } else { json!("not-a-valid-value") };
+    let wrong = if is_string {
+        json!(12345)
+    } else {
+        json!("not-a-valid-value")
+    };
     let mut broken = sample.clone();
     broken
         .as_object_mut()
@@ -50,7 +54,9 @@ fn assert_kind(
     match validate(&broken) {
         Ok(()) => panic!("kind `{kind}`: a sample with `{field}` broken was accepted"),
         Err(e) => assert!(
-            e.field == field || e.field.starts_with(&format!("{field}.")) || e.field.starts_with(&format!("{field}[")),
+            e.field == field
+                || e.field.starts_with(&format!("{field}."))
+                || e.field.starts_with(&format!("{field}[")),
             "kind `{kind}`: broken `{field}` reported at `{}` ({})",
             e.field,
             e.message

@@ -65,9 +65,8 @@ mod tests {
     use serde_json::json;
 
     fn arb_obj() -> impl Strategy<Value = Value> {
-        prop::collection::btree_map("[a-e]", any::<i64>(), 0..6).prop_map(|m| {
-            Value::Object(m.into_iter().map(|(k, v)| (k, json!(v))).collect())
-        })
+        prop::collection::btree_map("[a-e]", any::<i64>(), 0..6)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, json!(v))).collect()))
     }
 
     proptest! {
@@ -99,9 +98,15 @@ mod tests {
     #[test]
     fn non_objects_rejected_clearly() {
         let e = merge_config(&json!([1]), &json!({})).unwrap_err();
-        assert_eq!(e.to_string(), "trigger config must be a JSON object, got an array");
+        assert_eq!(
+            e.to_string(),
+            "trigger config must be a JSON object, got an array"
+        );
         let e = merge_config(&json!({}), &json!("x")).unwrap_err();
-        assert_eq!(e.to_string(), "binding config must be a JSON object, got a string");
+        assert_eq!(
+            e.to_string(),
+            "binding config must be a JSON object, got a string"
+        );
         assert_eq!(merge_config(&Value::Null, &Value::Null).unwrap(), json!({}));
     }
 

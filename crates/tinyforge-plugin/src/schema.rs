@@ -24,7 +24,11 @@ pub fn parse_config<T: DeserializeOwned>(raw: &Value) -> Result<T, ConfigError> 
         if let Some(rest) = message.strip_prefix("missing field `")
             && let Some(name) = rest.split('`').next()
         {
-            field = if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+            field = if field.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{field}.{name}")
+            };
         }
         ConfigError::new(field, message)
     })
@@ -118,10 +122,16 @@ pub fn check_schema(schema: &Value) -> Result<(), Vec<String>> {
         problems.push("root: `type` must be \"object\"".to_owned());
     }
     check_node(schema, schema, "#", &mut problems);
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
-const TYPES: [&str; 7] = ["object", "array", "string", "number", "integer", "boolean", "null"];
+const TYPES: [&str; 7] = [
+    "object", "array", "string", "number", "integer", "boolean", "null",
+];
 
 fn check_node(root: &Value, node: &Value, at: &str, problems: &mut Vec<String>) {
     let Some(obj) = node.as_object() else {
@@ -142,14 +152,26 @@ fn check_node(root: &Value, node: &Value, at: &str, problems: &mut Vec<String>) 
         Some(other) => problems.push(format!("{at}: unknown `type` {other}")),
     }
     let props = obj.get("properties").and_then(Value::as_object);
-    for req in obj.get("required").and_then(Value::as_array).into_iter().flatten() {
-        if !req.as_str().is_some_and(|k| props.is_some_and(|p| p.contains_key(k))) {
+    for req in obj
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if !req
+            .as_str()
+            .is_some_and(|k| props.is_some_and(|p| p.contains_key(k)))
+        {
             problems.push(format!("{at}: required key {req} is not among `properties`"));
         }
     }
     for (k, sub) in props.into_iter().flatten() {
         let here = format!("{at}/properties/{k}");
-        if sub.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if sub
+            .get("description")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             problems.push(format!("{here}: undocumented field (add a `///` comment)"));
         }
         check_node(root, sub, &here, problems);
@@ -161,7 +183,13 @@ fn check_node(root: &Value, node: &Value, at: &str, problems: &mut Vec<String>) 
         check_node(root, items, &format!("{at}/items"), problems);
     }
     for key in ["anyOf", "oneOf", "allOf"] {
-        for (i, alt) in obj.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (i, alt) in obj
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             check_node(root, alt, &format!("{at}/{key}/{i}"), problems);
         }
     }
@@ -195,7 +223,8 @@ mod tests {
 
     #[test]
     fn bad_field_is_named_by_path() {
-        let e = parse_config::<Cfg>(&json!({"image": "x", "faces": [{"port": "eighty", "token": "t"}]})).unwrap_err();
+        let e = parse_config::<Cfg>(&json!({"image": "x", "faces": [{"port": "eighty", "token": "t"}]}))
+            .unwrap_err();
         assert_eq!(e.field, "faces[0].port");
         let e = parse_config::<Cfg>(&json!({"faces": []})).unwrap_err();
         assert_eq!(e.field, "image");

@@ -56,7 +56,12 @@ pub trait TypedSource: Send + Sync + 'static {
         intent: &DeploymentIntent,
     ) -> Result<DeployOutcome, PluginError>;
     /// Removes everything the workload runs and routes.
-    async fn teardown(&self, deps: &Deps, workload: &Workload, config: &Self::Config) -> Result<(), PluginError>;
+    async fn teardown(
+        &self,
+        deps: &Deps,
+        workload: &Workload,
+        config: &Self::Config,
+    ) -> Result<(), PluginError>;
     /// Makes reality equal to `current` (the recorded deployment): restart, re-route, collect orphans.
     async fn reconcile(
         &self,
@@ -87,7 +92,8 @@ pub trait Source: Send + Sync {
         deadline: Duration,
     ) -> Result<DeployOutcome, PluginError>;
     /// Tears down within `deadline`.
-    async fn teardown(&self, deps: &Deps, workload: &Workload, deadline: Duration) -> Result<(), PluginError>;
+    async fn teardown(&self, deps: &Deps, workload: &Workload, deadline: Duration)
+    -> Result<(), PluginError>;
     /// Reconciles within `deadline`.
     async fn reconcile(
         &self,
@@ -114,14 +120,12 @@ pub(crate) async fn within<T>(
     deadline: Duration,
     fut: impl std::future::Future<Output = Result<T, PluginError>>,
 ) -> Result<T, PluginError> {
-    tokio::time::timeout(deadline, fut)
-        .await
-        .unwrap_or_else(|_| {
-            Err(PluginError::Deadline {
-                step: step.to_owned(),
-                after: deadline,
-            })
+    tokio::time::timeout(deadline, fut).await.unwrap_or_else(|_| {
+        Err(PluginError::Deadline {
+            step: step.to_owned(),
+            after: deadline,
         })
+    })
 }
 
 #[async_trait]
@@ -148,7 +152,12 @@ impl<S: TypedSource> Source for SourceAdapter<S> {
         let cfg = self.config(&workload.source_config)?;
         within("deploy", deadline, self.0.deploy(deps, workload, &cfg, intent)).await
     }
-    async fn teardown(&self, deps: &Deps, workload: &Workload, deadline: Duration) -> Result<(), PluginError> {
+    async fn teardown(
+        &self,
+        deps: &Deps,
+        workload: &Workload,
+        deadline: Duration,
+    ) -> Result<(), PluginError> {
         let cfg = self.config(&workload.source_config)?;
         within("teardown", deadline, self.0.teardown(deps, workload, &cfg)).await
     }
@@ -160,6 +169,11 @@ impl<S: TypedSource> Source for SourceAdapter<S> {
         deadline: Duration,
     ) -> Result<ReconcileReport, PluginError> {
         let cfg = self.config(&workload.source_config)?;
-        within("reconcile", deadline, self.0.reconcile(deps, workload, &cfg, current)).await
+        within(
+            "reconcile",
+            deadline,
+            self.0.reconcile(deps, workload, &cfg, current),
+        )
+        .await
     }
 }

@@ -16,7 +16,7 @@ use crate::{ConfigError, DeploymentIntent, InboundEvent, PluginError, Workload};
 #[derive(Debug, Clone, PartialEq)]
 pub enum MatchOutcome {
     /// Deploy this.
-    Deploy(DeploymentIntent),
+    Deploy(Box<DeploymentIntent>),
     /// Not for this workload; the reason is a short snake_case key (`event_kind`, `branch`).
     Skip(&'static str),
 }

@@ -31,7 +31,10 @@ impl TypedTrigger for Echo {
         self.0
     }
     fn sample(&self) -> EchoConfig {
-        EchoConfig { branch: "main".into(), delay_ms: 0 }
+        EchoConfig {
+            branch: "main".into(),
+            delay_ms: 0,
+        }
     }
     fn check(&self, c: &EchoConfig) -> Result<(), ConfigError> {
         if c.branch.is_empty() {
@@ -39,15 +42,23 @@ impl TypedTrigger for Echo {
         }
         Ok(())
     }
-    async fn matches(&self, c: &EchoConfig, _w: &Workload, e: &InboundEvent) -> Result<MatchOutcome, PluginError> {
+    async fn matches(
+        &self,
+        c: &EchoConfig,
+        _w: &Workload,
+        e: &InboundEvent,
+    ) -> Result<MatchOutcome, PluginError> {
         tokio::time::sleep(Duration::from_millis(c.delay_ms)).await;
         match e {
-            InboundEvent::GitPush(p) if p.branch == c.branch => Ok(MatchOutcome::Deploy(DeploymentIntent {
-                target: Target { commit: Some(p.commit.clone()), ..Default::default() },
+            InboundEvent::GitPush(p) if p.branch == c.branch => Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
+                target: Target {
+                    commit: Some(p.commit.clone()),
+                    ..Default::default()
+                },
                 event: e.clone(),
                 triggered_by: "trigger:echo".into(),
                 deployment_id: String::new(),
-            })),
+            }))),
             InboundEvent::GitPush(_) => Ok(MatchOutcome::Skip("branch")),
             _ => Ok(MatchOutcome::Skip("event_kind")),
         }
@@ -79,16 +90,34 @@ fn push(branch: &str) -> InboundEvent {
 
 #[test]
 fn duplicate_kind_stops_boot() {
-    let e = RegistryBuilder::new().trigger(Echo("echo")).trigger(Echo("echo")).build().err().unwrap();
-    assert_eq!(e.to_string(), "duplicate trigger kind `echo`: two plugins claim it; remove one from the builtin list");
+    let e = RegistryBuilder::new()
+        .trigger(Echo("echo"))
+        .trigger(Echo("echo"))
+        .build()
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "duplicate trigger kind `echo`: two plugins claim it; remove one from the builtin list"
+    );
 }
 
 #[test]
 fn unknown_kind_names_known_ones() {
-    let r = RegistryBuilder::new().trigger(Echo("echo")).trigger(Echo("alpha")).build().unwrap();
+    let r = RegistryBuilder::new()
+        .trigger(Echo("echo"))
+        .trigger(Echo("alpha"))
+        .build()
+        .unwrap();
     let e = r.trigger("nope").err().unwrap();
-    assert_eq!(e.to_string(), "unknown trigger kind `nope`; known kinds: alpha, echo");
-    assert_eq!(r.trigger_kinds().iter().map(|k| k.kind).collect::<Vec<_>>(), ["alpha", "echo"]);
+    assert_eq!(
+        e.to_string(),
+        "unknown trigger kind `nope`; known kinds: alpha, echo"
+    );
+    assert_eq!(
+        r.trigger_kinds().iter().map(|k| k.kind).collect::<Vec<_>>(),
+        ["alpha", "echo"]
+    );
 }
 
 #[tokio::test]
@@ -96,16 +125,29 @@ async fn typed_match_and_deadline() {
     let r = RegistryBuilder::new().trigger(Echo("echo")).build().unwrap();
     let t = r.trigger("echo").unwrap();
     let w = workload(json!({"branch": "main"}));
-    match t.matches(&w, &push("main"), Duration::from_secs(1)).await.unwrap() {
+    match t
+        .matches(&w, &push("main"), Duration::from_secs(1))
+        .await
+        .unwrap()
+    {
         MatchOutcome::Deploy(i) => assert_eq!(i.target.commit.as_deref(), Some("abc")),
         other => panic!("{other:?}"),
     }
-    assert_eq!(t.matches(&w, &push("dev"), Duration::from_secs(1)).await.unwrap(), MatchOutcome::Skip("branch"));
+    assert_eq!(
+        t.matches(&w, &push("dev"), Duration::from_secs(1)).await.unwrap(),
+        MatchOutcome::Skip("branch")
+    );
     let slow = workload(json!({"branch": "main", "delay_ms": 500}));
-    let e = t.matches(&slow, &push("main"), Duration::from_millis(50)).await.unwrap_err();
+    let e = t
+        .matches(&slow, &push("main"), Duration::from_millis(50))
+        .await
+        .unwrap_err();
     assert!(matches!(e, PluginError::Deadline { .. }), "{e}");
     let bad = workload(json!({"branch": ""}));
-    let e = t.matches(&bad, &push("main"), Duration::from_secs(1)).await.unwrap_err();
+    let e = t
+        .matches(&bad, &push("main"), Duration::from_secs(1))
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("branch: must not be empty"), "{e}");
 }
 
@@ -129,7 +171,12 @@ impl TypedTrigger for Bad {
     fn sample(&self) -> Undocumented {
         Undocumented { x: "1".into() }
     }
-    async fn matches(&self, _: &Undocumented, _: &Workload, _: &InboundEvent) -> Result<MatchOutcome, PluginError> {
+    async fn matches(
+        &self,
+        _: &Undocumented,
+        _: &Workload,
+        _: &InboundEvent,
+    ) -> Result<MatchOutcome, PluginError> {
         Ok(MatchOutcome::Skip("never"))
     }
 }
@@ -143,5 +190,8 @@ fn conformance_kit_catches_undocumented_field() {
 #[test]
 #[should_panic(expected = "duplicate trigger kind")]
 fn conformance_kit_catches_duplicates() {
-    assert_trigger_conformance(vec![Arc::new(TriggerAdapter(Echo("e"))), Arc::new(TriggerAdapter(Echo("e")))]);
+    assert_trigger_conformance(vec![
+        Arc::new(TriggerAdapter(Echo("e"))),
+        Arc::new(TriggerAdapter(Echo("e"))),
+    ]);
 }

@@ -10,7 +10,9 @@ use tokio::net::TcpStream;
 pub async fn http_status(addr: SocketAddr, host: &str, path: &str, timeout: Duration) -> Result<u16, String> {
     let attempt = async {
         let mut s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tinyforge-health\r\nConnection: close\r\n\r\n");
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: tinyforge-health\r\nConnection: close\r\n\r\n"
+        );
         s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
         let mut head = [0u8; 64];
         let mut n = 0;
@@ -27,5 +29,7 @@ pub async fn http_status(addr: SocketAddr, host: &str, path: &str, timeout: Dura
             .and_then(|c| c.parse().ok())
             .ok_or_else(|| format!("not an HTTP answer: {line:?}"))
     };
-    tokio::time::timeout(timeout, attempt).await.unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
 }

@@ -76,7 +76,12 @@ impl Store {
     }
 
     /// Whether `vendor_delivery_id` was accepted for this trigger since `since` (RFC 3339).
-    pub fn delivery_seen(&self, trigger_id: &str, vendor_delivery_id: &str, since: &str) -> Result<bool, StoreError> {
+    pub fn delivery_seen(
+        &self,
+        trigger_id: &str,
+        vendor_delivery_id: &str,
+        since: &str,
+    ) -> Result<bool, StoreError> {
         Ok(self.db().query_row(
             "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE trigger_id = ?1 AND vendor_delivery_id = ?2
              AND verdict = 'accepted' AND received_at >= ?3)",
@@ -92,7 +97,9 @@ impl Store {
             "SELECT id, trigger_id, vendor, vendor_delivery_id, event, headers, verdict, summary, received_at, body
              FROM webhook_deliveries WHERE trigger_id = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2",
         )?;
-        let rows = st.query_map(params![trigger_id, limit], drow)?.collect::<Result<_, _>>()?;
+        let rows = st
+            .query_map(params![trigger_id, limit], drow)?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 

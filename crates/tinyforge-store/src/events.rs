@@ -48,7 +48,12 @@ impl Store {
     }
 
     /// Events after `after_seq`, oldest first, optionally for one workload.
-    pub fn events(&self, after_seq: i64, workload_id: Option<&str>, limit: u32) -> Result<Vec<EventRow>, StoreError> {
+    pub fn events(
+        &self,
+        after_seq: i64,
+        workload_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, StoreError> {
         let db = self.db();
         let mut st = db.prepare(
             "SELECT seq, at, kind, workload_id, message, data FROM events

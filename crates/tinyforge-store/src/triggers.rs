@@ -85,7 +85,15 @@ impl Store {
             .execute(
                 "INSERT INTO triggers (id, name, kind, config, secret_hash, signing_secret, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, name, kind, config.to_string(), hash_secret(url_secret), sealed, now()],
+                params![
+                    id,
+                    name,
+                    kind,
+                    config.to_string(),
+                    hash_secret(url_secret),
+                    sealed,
+                    now()
+                ],
             )
             .map_err(|e| conflict(e, || format!("a trigger named `{name}` already exists")))?;
         self.trigger(&id)
@@ -95,10 +103,16 @@ impl Store {
     pub fn update_trigger(&self, id: &str, name: &str, config: &Value) -> Result<TriggerRow, StoreError> {
         let n = self
             .db()
-            .execute("UPDATE triggers SET name = ?2, config = ?3 WHERE id = ?1", params![id, name, config.to_string()])
+            .execute(
+                "UPDATE triggers SET name = ?2, config = ?3 WHERE id = ?1",
+                params![id, name, config.to_string()],
+            )
             .map_err(|e| conflict(e, || format!("a trigger named `{name}` already exists")))?;
         if n == 0 {
-            return Err(StoreError::NotFound { what: "trigger", id: id.to_owned() });
+            return Err(StoreError::NotFound {
+                what: "trigger",
+                id: id.to_owned(),
+            });
         }
         self.trigger(id)
     }
@@ -108,12 +122,18 @@ impl Store {
         self.db()
             .query_row(&format!("SELECT {TCOLS} FROM triggers WHERE id = ?1"), [id], trow)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound { what: "trigger", id: id.to_owned() })
+            .ok_or_else(|| StoreError::NotFound {
+                what: "trigger",
+                id: id.to_owned(),
+            })
     }
 
     /// The trigger whose URL secret is `secret` (looked up by hash: the cost does not depend on
     /// how much of the secret is right), with its opened signing secret.
-    pub fn trigger_by_url_secret(&self, secret: &str) -> Result<Option<(TriggerRow, Option<String>)>, StoreError> {
+    pub fn trigger_by_url_secret(
+        &self,
+        secret: &str,
+    ) -> Result<Option<(TriggerRow, Option<String>)>, StoreError> {
         let found = self
             .db()
             .query_row(
@@ -142,14 +162,20 @@ impl Store {
     /// Deletes a trigger and its bindings.
     pub fn delete_trigger(&self, id: &str) -> Result<(), StoreError> {
         match self.db().execute("DELETE FROM triggers WHERE id = ?1", [id])? {
-            0 => Err(StoreError::NotFound { what: "trigger", id: id.to_owned() }),
+            0 => Err(StoreError::NotFound {
+                what: "trigger",
+                id: id.to_owned(),
+            }),
             _ => Ok(()),
         }
     }
 
     /// Records the last cron tick handled for a trigger.
     pub fn set_trigger_fired(&self, id: &str, at: &str) -> Result<(), StoreError> {
-        self.db().execute("UPDATE triggers SET last_fired_at = ?2 WHERE id = ?1", params![id, at])?;
+        self.db().execute(
+            "UPDATE triggers SET last_fired_at = ?2 WHERE id = ?1",
+            params![id, at],
+        )?;
         Ok(())
     }
 
@@ -167,20 +193,35 @@ impl Store {
         self.db()
             .execute(
                 &format!("INSERT INTO workload_trigger_bindings ({BCOLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-                params![id, workload_id, trigger_id, enabled, binding_config.to_string(), now()],
+                params![
+                    id,
+                    workload_id,
+                    trigger_id,
+                    enabled,
+                    binding_config.to_string(),
+                    now()
+                ],
             )
             .map_err(|e| conflict(e, || "this workload is already bound to this trigger".to_owned()))?;
         self.binding(&id)
     }
 
     /// Changes a binding's enabled flag and config.
-    pub fn update_binding(&self, id: &str, enabled: bool, binding_config: &Value) -> Result<BindingRow, StoreError> {
+    pub fn update_binding(
+        &self,
+        id: &str,
+        enabled: bool,
+        binding_config: &Value,
+    ) -> Result<BindingRow, StoreError> {
         let n = self.db().execute(
             "UPDATE workload_trigger_bindings SET enabled = ?2, binding_config = ?3 WHERE id = ?1",
             params![id, enabled, binding_config.to_string()],
         )?;
         if n == 0 {
-            return Err(StoreError::NotFound { what: "binding", id: id.to_owned() });
+            return Err(StoreError::NotFound {
+                what: "binding",
+                id: id.to_owned(),
+            });
         }
         self.binding(id)
     }
@@ -188,26 +229,45 @@ impl Store {
     /// One binding by id.
     pub fn binding(&self, id: &str) -> Result<BindingRow, StoreError> {
         self.db()
-            .query_row(&format!("SELECT {BCOLS} FROM workload_trigger_bindings WHERE id = ?1"), [id], brow)
+            .query_row(
+                &format!("SELECT {BCOLS} FROM workload_trigger_bindings WHERE id = ?1"),
+                [id],
+                brow,
+            )
             .optional()?
-            .ok_or_else(|| StoreError::NotFound { what: "binding", id: id.to_owned() })
+            .ok_or_else(|| StoreError::NotFound {
+                what: "binding",
+                id: id.to_owned(),
+            })
     }
 
     /// Bindings, filtered by workload and/or trigger.
-    pub fn bindings(&self, workload_id: Option<&str>, trigger_id: Option<&str>) -> Result<Vec<BindingRow>, StoreError> {
+    pub fn bindings(
+        &self,
+        workload_id: Option<&str>,
+        trigger_id: Option<&str>,
+    ) -> Result<Vec<BindingRow>, StoreError> {
         let db = self.db();
         let mut st = db.prepare(&format!(
             "SELECT {BCOLS} FROM workload_trigger_bindings
              WHERE (?1 IS NULL OR workload_id = ?1) AND (?2 IS NULL OR trigger_id = ?2) ORDER BY created_at"
         ))?;
-        let rows = st.query_map(params![workload_id, trigger_id], brow)?.collect::<Result<_, _>>()?;
+        let rows = st
+            .query_map(params![workload_id, trigger_id], brow)?
+            .collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
     /// Deletes a binding.
     pub fn delete_binding(&self, id: &str) -> Result<(), StoreError> {
-        match self.db().execute("DELETE FROM workload_trigger_bindings WHERE id = ?1", [id])? {
-            0 => Err(StoreError::NotFound { what: "binding", id: id.to_owned() }),
+        match self
+            .db()
+            .execute("DELETE FROM workload_trigger_bindings WHERE id = ?1", [id])?
+        {
+            0 => Err(StoreError::NotFound {
+                what: "binding",
+                id: id.to_owned(),
+            }),
             _ => Ok(()),
         }
     }

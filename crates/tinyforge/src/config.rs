@@ -58,7 +58,8 @@ pub struct Settings {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
 }
 
@@ -69,18 +70,35 @@ impl ServeArgs {
             Some(p) => read_file(p)?,
             None => FileConfig::default(),
         };
-        let log_format = self.log_format.or(file.log_format).unwrap_or_else(|| "pretty".into());
+        let log_format = self
+            .log_format
+            .or(file.log_format)
+            .unwrap_or_else(|| "pretty".into());
         anyhow::ensure!(
             log_format == "pretty" || log_format == "json",
             "log format must be `pretty` or `json`, not `{log_format}`"
         );
         Ok(Settings {
-            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("tinyforge-data")),
-            listen: self.listen.or(file.listen).unwrap_or(([127, 0, 0, 1], 8080).into()),
+            data_dir: self
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("tinyforge-data")),
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or(([127, 0, 0, 1], 8080).into()),
             http: self.http.or(file.http).unwrap_or(([0, 0, 0, 0], 80).into()),
             json_logs: log_format == "json",
-            reconcile_interval: self.reconcile_interval.or(file.reconcile_interval).unwrap_or(300).max(1),
-            max_parallel_deploys: self.max_parallel_deploys.or(file.max_parallel_deploys).unwrap_or(4).max(1),
+            reconcile_interval: self
+                .reconcile_interval
+                .or(file.reconcile_interval)
+                .unwrap_or(300)
+                .max(1),
+            max_parallel_deploys: self
+                .max_parallel_deploys
+                .or(file.max_parallel_deploys)
+                .unwrap_or(4)
+                .max(1),
         })
     }
 }
@@ -93,16 +111,29 @@ mod tests {
     fn flags_win_over_file_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("tf.toml");
-        std::fs::write(&f, "listen = \"127.0.0.1:9999\"\nhttp = \"127.0.0.1:8081\"\nlog_format = \"json\"\n").unwrap();
-        let s = ServeArgs { config: Some(f.clone()), http: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() }
-            .resolve()
-            .unwrap();
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9999\"\nhttp = \"127.0.0.1:8081\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let s = ServeArgs {
+            config: Some(f.clone()),
+            http: Some("127.0.0.1:7000".parse().unwrap()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
         assert_eq!(s.listen, "127.0.0.1:9999".parse().unwrap());
         assert_eq!(s.http, "127.0.0.1:7000".parse().unwrap());
         assert!(s.json_logs);
         assert_eq!(s.reconcile_interval, 300);
         std::fs::write(&f, "lissen = 1\n").unwrap();
-        let e = ServeArgs { config: Some(f), ..Default::default() }.resolve().unwrap_err();
+        let e = ServeArgs {
+            config: Some(f),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
         assert!(format!("{e:#}").contains("unknown field `lissen`"), "{e:#}");
     }
 }

@@ -30,7 +30,9 @@ pub fn registry() -> anyhow::Result<Registry> {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TINYFORGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json { b.json().init() } else { b.init() }
 }
 
@@ -42,8 +44,12 @@ fn first_token(store: &Store, s: &Settings) -> anyhow::Result<()> {
     let token = store.create_token("admin")?;
     let path = s.data_dir.join("admin.token");
     let _ = std::fs::remove_file(&path);
-    write_private(&path, format!("{token}\n").as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-    println!("tinyforge: first start. Admin API token (shown once, also in {}):\n\n    {token}\n", path.display());
+    write_private(&path, format!("{token}\n").as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "tinyforge: first start. Admin API token (shown once, also in {}):\n\n    {token}\n",
+        path.display()
+    );
     Ok(())
 }
 
@@ -60,7 +66,8 @@ fn instance_id(s: &Settings) -> anyhow::Result<String> {
 
 pub async fn run(s: Settings) -> anyhow::Result<()> {
     init_logs(s.json_logs);
-    std::fs::create_dir_all(&s.data_dir).with_context(|| format!("creating data dir {}", s.data_dir.display()))?;
+    std::fs::create_dir_all(&s.data_dir)
+        .with_context(|| format!("creating data dir {}", s.data_dir.display()))?;
     let env_key = std::env::var("TINYFORGE_ENC_KEY").ok();
     let sealer = Sealer::load(env_key.as_deref(), &s.data_dir)?;
     let store = Arc::new(Store::open(&s.data_dir.join("tinyforge.db"), sealer)?);
@@ -88,19 +95,33 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     };
     let control = Control::new(store.clone(), registry, deps, events, config);
 
-    let api_listener = tokio::net::TcpListener::bind(s.listen).await.with_context(|| format!("binding API on {}", s.listen))?;
-    let http_listener = tokio::net::TcpListener::bind(s.http).await.with_context(|| format!("binding HTTP on {}", s.http))?;
+    let api_listener = tokio::net::TcpListener::bind(s.listen)
+        .await
+        .with_context(|| format!("binding API on {}", s.listen))?;
+    let http_listener = tokio::net::TcpListener::bind(s.http)
+        .await
+        .with_context(|| format!("binding HTTP on {}", s.http))?;
     tracing::info!(api = %s.listen, http = %s.http, data_dir = %s.data_dir.display(), "tinyforge serving");
 
     let stop = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(stop.clone()));
-    let edge_task = tokio::spawn(tinyforge_edge::serve(edge.clone(), http_listener, "http", stop.clone().cancelled_owned()));
+    let edge_task = tokio::spawn(tinyforge_edge::serve(
+        edge.clone(),
+        http_listener,
+        "http",
+        stop.clone().cancelled_owned(),
+    ));
 
     // Boot: resolve deployments a crash left running, restore routes, then the loops.
     let recovering = control.clone();
     tokio::spawn(async move {
         match recovering.recover().await {
-            Ok(p) => tracing::info!(workloads = p.workloads, repaired = p.repaired, ms = p.ms, "boot reconcile done"),
+            Ok(p) => tracing::info!(
+                workloads = p.workloads,
+                repaired = p.repaired,
+                ms = p.ms,
+                "boot reconcile done"
+            ),
             Err(e) => tracing::error!(error = %e, "boot reconcile failed"),
         }
         tokio::spawn(recovering.clone().run_queue());
@@ -109,10 +130,17 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     tokio::spawn(control.clone().run_reconciler(soon_rx));
     tokio::spawn(watch_containers(engine.clone(), soon_tx));
 
-    let app = crate::api::router(crate::api::AppState { control, engine, edge });
-    axum::serve(api_listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(stop.clone().cancelled_owned())
-        .await?;
+    let app = crate::api::router(crate::api::AppState {
+        control,
+        engine,
+        edge,
+    });
+    axum::serve(
+        api_listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop.clone().cancelled_owned())
+    .await?;
     let _ = edge_task.await;
     tracing::info!("tinyforge stopped");
     Ok(())
@@ -141,7 +169,8 @@ async fn watch_containers(engine: DockerEngine, soon: tokio::sync::mpsc::Sender<
 }
 
 async fn shutdown_on_signal(stop: CancellationToken) {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},

@@ -11,15 +11,27 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// One HTTP/1.1 request; returns status and body.
-fn http(addr: SocketAddr, method: &str, path: &str, host: &str, token: Option<&str>, body: Option<&Value>) -> (u16, String) {
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -29,7 +41,12 @@ fn http(addr: SocketAddr, method: &str, path: &str, host: &str, token: Option<&s
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, out.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default())
+    (
+        status,
+        out.split_once("\r\n\r\n")
+            .map(|x| x.1.to_owned())
+            .unwrap_or_default(),
+    )
 }
 
 struct Server {
@@ -59,11 +76,20 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, api, edge, dir: dir.to_owned(), stdout: String::new() }
+        Self {
+            child,
+            api,
+            edge,
+            dir: dir.to_owned(),
+            stdout: String::new(),
+        }
     }
 
     fn token(&self) -> String {
-        std::fs::read_to_string(self.dir.join("admin.token")).unwrap().trim().to_owned()
+        std::fs::read_to_string(self.dir.join("admin.token"))
+            .unwrap()
+            .trim()
+            .to_owned()
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -73,11 +99,19 @@ impl Server {
 
     /// SIGTERM, then wait; returns whether it exited cleanly within 15 s.
     fn stop(&mut self) -> bool {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         let t = Instant::now();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
-                self.child.stdout.take().unwrap().read_to_string(&mut self.stdout).unwrap();
+                self.child
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut self.stdout)
+                    .unwrap();
                 return st.success();
             }
             if t.elapsed() > Duration::from_secs(15) {
@@ -112,7 +146,10 @@ fn serve_end_to_end() {
     // Health is open; everything under /api needs the token.
     assert_eq!(http(srv.api, "GET", "/healthz", "api", None, None).0, 200);
     assert_eq!(http(srv.api, "GET", "/api/workloads", "api", None, None).0, 401);
-    assert_eq!(http(srv.api, "GET", "/api/workloads", "api", Some("tf_forged"), None).0, 401);
+    assert_eq!(
+        http(srv.api, "GET", "/api/workloads", "api", Some("tf_forged"), None).0,
+        401
+    );
 
     // Kinds with schema and sample.
     let (s, kinds) = srv.call("GET", "/api/workloads/source-kinds", None);
@@ -129,35 +166,77 @@ fn serve_end_to_end() {
     let mut cfg = json!({"image": "tf-test/api", "tag": "v1", "faces": [{"host": host, "port": 0}],
         "health": {"path": "/health", "start_period_secs": 10},
         "registry_auth": {"username": "deploy", "password": "registry-password-plain-123"}});
-    let (s, e) = srv.call("POST", "/api/workloads", Some(json!({"name": name, "source_kind": "image", "source_config": cfg})));
-    assert_eq!((s, e["field"].as_str()), (400, Some("source_config.faces[0].port")), "{e}");
-    let (s, e) = srv.call("POST", "/api/workloads", Some(json!({"name": name, "source_kind": "imagee", "source_config": {}})));
+    let (s, e) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "image", "source_config": cfg})),
+    );
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (400, Some("source_config.faces[0].port")),
+        "{e}"
+    );
+    let (s, e) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "imagee", "source_config": {}})),
+    );
     assert_eq!((s, e["field"].as_str()), (400, Some("source_kind")), "{e}");
     assert!(e["detail"].as_str().unwrap().contains("known kinds: image"));
-    let (s, e) = srv.call("POST", "/api/workloads", Some(json!({"source_kind": "image", "source_config": {}})));
+    let (s, e) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"source_kind": "image", "source_config": {}})),
+    );
     assert_eq!((s, e["field"].as_str()), (400, Some("name")), "{e}");
     assert_eq!(srv.call("GET", "/api/workloads/nope", None).0, 404);
 
     cfg["faces"][0]["port"] = json!(8080);
     let env = json!([{"key": "API_KEY", "value": "env-secret-plain-456", "secret": true}, {"key": "MODE", "value": "prod"}]);
-    let (s, w) = srv.call("POST", "/api/workloads", Some(json!({"name": name, "source_kind": "image", "source_config": cfg, "env": env})));
+    let (s, w) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "image", "source_config": cfg, "env": env})),
+    );
     assert_eq!(s, 201, "{w}");
     let id = w["id"].as_str().unwrap().to_owned();
     assert_eq!(w["source_config"]["registry_auth"]["password"], "********");
     assert_eq!(w["env"][0]["value"], "");
     assert_eq!(w["status"], "new");
-    let (s, _) = srv.call("POST", "/api/workloads", Some(json!({"name": name, "source_kind": "image", "source_config": cfg})));
+    let (s, _) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "image", "source_config": cfg})),
+    );
     assert_eq!(s, 409);
 
     // A trigger's secret is shown once; a binding validates against the trigger kind.
-    let (s, t) = srv.call("POST", "/api/triggers", Some(json!({"name": format!("m-{name}"), "kind": "manual", "config": {}})));
+    let (s, t) = srv.call(
+        "POST",
+        "/api/triggers",
+        Some(json!({"name": format!("m-{name}"), "kind": "manual", "config": {}})),
+    );
     assert_eq!(s, 201, "{t}");
     let secret = t["secret"].as_str().unwrap().to_owned();
     assert_eq!(t["webhook_url"], format!("/api/webhook/triggers/{secret}"));
-    let (_, t2) = srv.call("GET", &format!("/api/triggers/{}", t["id"].as_str().unwrap()), None);
+    let (_, t2) = srv.call(
+        "GET",
+        &format!("/api/triggers/{}", t["id"].as_str().unwrap()),
+        None,
+    );
     assert!(!t2.to_string().contains(&secret));
-    let (s, e) = srv.call("POST", "/api/bindings", Some(json!({"workload_id": id, "trigger_id": t["id"], "binding_config": {"allowed_actors": "admin"}})));
-    assert_eq!((s, e["field"].as_str()), (400, Some("binding_config.allowed_actors")), "{e}");
+    let (s, e) = srv.call(
+        "POST",
+        "/api/bindings",
+        Some(
+            json!({"workload_id": id, "trigger_id": t["id"], "binding_config": {"allowed_actors": "admin"}}),
+        ),
+    );
+    assert_eq!(
+        (s, e["field"].as_str()),
+        (400, Some("binding_config.allowed_actors")),
+        "{e}"
+    );
     let (s, _) = srv.call("POST", "/api/bindings", Some(json!({"workload_id": id, "trigger_id": t["id"], "binding_config": {"allowed_actors": ["admin"]}})));
     assert_eq!(s, 201);
 
@@ -165,8 +244,15 @@ fn serve_end_to_end() {
     let (s, d) = srv.call("POST", &format!("/api/workloads/{id}/deploy?wait=true"), None);
     assert_eq!((s, d["status"].as_str()), (200, Some("succeeded")), "{d}");
     assert_eq!(d["triggered_by"], "manual:admin");
-    assert_eq!(http(srv.edge, "GET", "/", &host, None, None), (200, "api-v1\n".into()));
-    let (s, d2) = srv.call("POST", &format!("/api/workloads/{id}/deploy?wait=true"), Some(json!({"reference": "v2"})));
+    assert_eq!(
+        http(srv.edge, "GET", "/", &host, None, None),
+        (200, "api-v1\n".into())
+    );
+    let (s, d2) = srv.call(
+        "POST",
+        &format!("/api/workloads/{id}/deploy?wait=true"),
+        Some(json!({"reference": "v2"})),
+    );
     assert_eq!((s, d2["status"].as_str()), (200, Some("succeeded")), "{d2}");
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).1, "api-v2\n");
     let (_, hist) = srv.call("GET", &format!("/api/workloads/{id}/deployments"), None);
@@ -183,11 +269,18 @@ fn serve_end_to_end() {
 
     // Graceful stop; secrets are nowhere in plain in the data dir.
     assert!(srv.stop(), "tinyforge exits 0 on SIGTERM");
-    assert!(srv.stdout.contains(&token), "the first start prints the admin token once");
+    assert!(
+        srv.stdout.contains(&token),
+        "the first start prints the admin token once"
+    );
     for f in std::fs::read_dir(tmp.path()).unwrap() {
         let bytes = std::fs::read(f.unwrap().path()).unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        for plain in ["registry-password-plain-123", "env-secret-plain-456", secret.as_str()] {
+        for plain in [
+            "registry-password-plain-123",
+            "env-secret-plain-456",
+            secret.as_str(),
+        ] {
             assert!(!text.contains(plain), "{plain} found in plain in the data dir");
         }
     }
@@ -196,7 +289,10 @@ fn serve_end_to_end() {
     let mut srv = Server::start(tmp.path());
     let t = Instant::now();
     while http(srv.edge, "GET", "/", &host, None, None).0 != 200 {
-        assert!(t.elapsed() < Duration::from_secs(20), "routes restored after restart");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "routes restored after restart"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).1, "api-v1\n");
@@ -205,5 +301,8 @@ fn serve_end_to_end() {
     assert_eq!(srv.call("DELETE", &format!("/api/workloads/{id}"), None).0, 204);
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).0, 404);
     assert!(srv.stop());
-    assert!(!srv.stdout.contains("tf_"), "the token is printed on first start only");
+    assert!(
+        !srv.stdout.contains("tf_"),
+        "the token is printed on first start only"
+    );
 }

@@ -136,35 +136,59 @@ impl ImageConfig {
     /// Semantic checks the types cannot express.
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.image.trim().is_empty() || self.image.contains(char::is_whitespace) {
-            return Err(ConfigError::new("image", "must be an image name like `ghcr.io/acme/api`"));
+            return Err(ConfigError::new(
+                "image",
+                "must be an image name like `ghcr.io/acme/api`",
+            ));
         }
         if self.image.contains('@') {
-            return Err(ConfigError::new("image", "give the digest in `digest`, not in the image name"));
+            return Err(ConfigError::new(
+                "image",
+                "give the digest in `digest`, not in the image name",
+            ));
         }
         if let Some(d) = &self.digest
             && !(d.starts_with("sha256:") && d.len() == 71)
         {
-            return Err(ConfigError::new("digest", "must look like `sha256:` followed by 64 hex characters"));
+            return Err(ConfigError::new(
+                "digest",
+                "must look like `sha256:` followed by 64 hex characters",
+            ));
         }
         if self.faces.is_empty() {
-            return Err(ConfigError::new("faces", "at least one face is needed for traffic to reach the app"));
+            return Err(ConfigError::new(
+                "faces",
+                "at least one face is needed for traffic to reach the app",
+            ));
         }
         for (i, f) in self.faces.iter().enumerate() {
             let valid_host = !f.host.is_empty()
                 && f.host.len() <= 253
                 && f.host.split('.').all(|l| {
-                    !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
                 });
             if !valid_host {
-                return Err(ConfigError::new(format!("faces[{i}].host"), "must be a DNS name like `app.example.com`"));
+                return Err(ConfigError::new(
+                    format!("faces[{i}].host"),
+                    "must be a DNS name like `app.example.com`",
+                ));
             }
             if f.port == 0 {
-                return Err(ConfigError::new(format!("faces[{i}].port"), "must be between 1 and 65535"));
+                return Err(ConfigError::new(
+                    format!("faces[{i}].port"),
+                    "must be between 1 and 65535",
+                ));
             }
             if let Some(p) = &f.path_prefix
                 && !p.starts_with('/')
             {
-                return Err(ConfigError::new(format!("faces[{i}].path_prefix"), "must start with `/`"));
+                return Err(ConfigError::new(
+                    format!("faces[{i}].path_prefix"),
+                    "must start with `/`",
+                ));
             }
         }
         if !self.health.path.starts_with('/') {

@@ -7,7 +7,8 @@ mod reconcile;
 
 use async_trait::async_trait;
 use tinyforge_plugin::{
-    ConfigError, DeployOutcome, DeploymentIntent, Deps, PluginError, PublicFace, ReconcileReport, TypedSource, Workload,
+    ConfigError, DeployOutcome, DeploymentIntent, Deps, PluginError, PublicFace, ReconcileReport,
+    TypedSource, Workload,
 };
 
 pub use config::{HealthCheck, ImageConfig, PullPolicy, RegistryAuth, Resources};
@@ -38,9 +39,20 @@ impl TypedSource for ImageSource {
             tag: "latest".into(),
             digest: None,
             registry_auth: None,
-            faces: vec![PublicFace { host: "web.example.com".into(), path_prefix: None, port: 8080, tls: true }],
-            health: HealthCheck { path: "/health".into(), ..HealthCheck::default() },
-            resources: Resources { memory_mb: Some(256), cpus: Some(0.5) },
+            faces: vec![PublicFace {
+                host: "web.example.com".into(),
+                path_prefix: None,
+                port: 8080,
+                tls: true,
+            }],
+            health: HealthCheck {
+                path: "/health".into(),
+                ..HealthCheck::default()
+            },
+            resources: Resources {
+                memory_mb: Some(256),
+                cpus: Some(0.5),
+            },
             command: None,
             pull: PullPolicy::Missing,
             drain_timeout_secs: 30,
@@ -61,11 +73,24 @@ impl TypedSource for ImageSource {
         deploy::deploy(deps, workload, config, intent).await
     }
 
-    async fn teardown(&self, deps: &Deps, workload: &Workload, _config: &ImageConfig) -> Result<(), PluginError> {
+    async fn teardown(
+        &self,
+        deps: &Deps,
+        workload: &Workload,
+        _config: &ImageConfig,
+    ) -> Result<(), PluginError> {
         deps.routes.remove(&workload.id);
         let port = |e: tinyforge_plugin::ports::EngineError| PluginError::Port(e.to_string());
-        for c in deps.engine.list(LABEL_WORKLOAD, Some(&workload.id)).await.map_err(port)? {
-            deps.engine.remove(&c.id, std::time::Duration::from_secs(10)).await.map_err(port)?;
+        for c in deps
+            .engine
+            .list(LABEL_WORKLOAD, Some(&workload.id))
+            .await
+            .map_err(port)?
+        {
+            deps.engine
+                .remove(&c.id, std::time::Duration::from_secs(10))
+                .await
+                .map_err(port)?;
         }
         Ok(())
     }
@@ -97,13 +122,25 @@ mod tests {
             c[k] = v;
             s.validate(&c).unwrap_err().field
         };
-        assert_eq!(with("faces", json!([{"host": "a.test", "port": 0}])), "faces[0].port");
-        assert_eq!(with("faces", json!([{"host": "bad host", "port": 80}])), "faces[0].host");
-        assert_eq!(with("faces", json!([{"host": "a.test", "port": 70000}])), "faces[0].port");
+        assert_eq!(
+            with("faces", json!([{"host": "a.test", "port": 0}])),
+            "faces[0].port"
+        );
+        assert_eq!(
+            with("faces", json!([{"host": "bad host", "port": 80}])),
+            "faces[0].host"
+        );
+        assert_eq!(
+            with("faces", json!([{"host": "a.test", "port": 70000}])),
+            "faces[0].port"
+        );
         assert_eq!(with("faces", json!([])), "faces");
         assert_eq!(with("digest", json!("md5:1")), "digest");
         assert_eq!(with("health", json!({"path": "health"})), "health.path");
-        assert_eq!(with("registry_auth", json!({"username": "u"})), "registry_auth.password");
+        assert_eq!(
+            with("registry_auth", json!({"username": "u"})),
+            "registry_auth.password"
+        );
         assert_eq!(with("pull", json!("sometimes")), "pull");
     }
 

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tinyforge_plugin::{DeploymentIntent, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload};
+use tinyforge_plugin::{
+    DeploymentIntent, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
+};
 
 /// Deploy when someone asks (UI button, API call, CLI).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -27,10 +29,17 @@ impl TypedTrigger for ManualTrigger {
     }
 
     fn sample(&self) -> ManualConfig {
-        ManualConfig { allowed_actors: vec!["admin".into()] }
+        ManualConfig {
+            allowed_actors: vec!["admin".into()],
+        }
     }
 
-    async fn matches(&self, cfg: &ManualConfig, _w: &Workload, event: &InboundEvent) -> Result<MatchOutcome, PluginError> {
+    async fn matches(
+        &self,
+        cfg: &ManualConfig,
+        _w: &Workload,
+        event: &InboundEvent,
+    ) -> Result<MatchOutcome, PluginError> {
         let InboundEvent::Manual(m) = event else {
             return Ok(MatchOutcome::Skip("event_kind"));
         };
@@ -39,16 +48,23 @@ impl TypedTrigger for ManualTrigger {
         }
         let reference = m.reference.clone();
         let target = match reference {
-            Some(r) if r.starts_with("sha256:") => Target { digest: Some(r), ..Target::default() },
-            Some(r) => Target { tag: Some(r.clone()), git_ref: Some(r), ..Target::default() },
+            Some(r) if r.starts_with("sha256:") => Target {
+                digest: Some(r),
+                ..Target::default()
+            },
+            Some(r) => Target {
+                tag: Some(r.clone()),
+                git_ref: Some(r),
+                ..Target::default()
+            },
             None => Target::default(),
         };
-        Ok(MatchOutcome::Deploy(DeploymentIntent {
+        Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
             target,
             event: event.clone(),
             triggered_by: format!("manual:{}", m.actor),
             deployment_id: String::new(),
-        }))
+        })))
     }
 }
 
@@ -76,17 +92,36 @@ mod tests {
         let t = TriggerAdapter(ManualTrigger);
         let d = std::time::Duration::from_secs(1);
         let manual = |actor: &str, r: Option<&str>| {
-            InboundEvent::Manual(Manual { actor: actor.into(), reference: r.map(Into::into) })
+            InboundEvent::Manual(Manual {
+                actor: actor.into(),
+                reference: r.map(Into::into),
+            })
         };
-        let cron = InboundEvent::CronTick(CronTick { schedule: "* * * * *".into(), at: Default::default() });
-        assert_eq!(t.matches(&w(json!({})), &cron, d).await.unwrap(), MatchOutcome::Skip("event_kind"));
-        let MatchOutcome::Deploy(i) = t.matches(&w(json!({})), &manual("bob", Some("v2")), d).await.unwrap() else {
+        let cron = InboundEvent::CronTick(CronTick {
+            schedule: "* * * * *".into(),
+            at: Default::default(),
+        });
+        assert_eq!(
+            t.matches(&w(json!({})), &cron, d).await.unwrap(),
+            MatchOutcome::Skip("event_kind")
+        );
+        let MatchOutcome::Deploy(i) = t
+            .matches(&w(json!({})), &manual("bob", Some("v2")), d)
+            .await
+            .unwrap()
+        else {
             panic!()
         };
         assert_eq!(i.target.tag.as_deref(), Some("v2"));
         assert_eq!(i.triggered_by, "manual:bob");
         let only_admin = w(json!({"allowed_actors": ["admin"]}));
-        assert_eq!(t.matches(&only_admin, &manual("bob", None), d).await.unwrap(), MatchOutcome::Skip("actor"));
-        assert!(matches!(t.matches(&only_admin, &manual("admin", None), d).await.unwrap(), MatchOutcome::Deploy(_)));
+        assert_eq!(
+            t.matches(&only_admin, &manual("bob", None), d).await.unwrap(),
+            MatchOutcome::Skip("actor")
+        );
+        assert!(matches!(
+            t.matches(&only_admin, &manual("admin", None), d).await.unwrap(),
+            MatchOutcome::Deploy(_)
+        ));
     }
 }

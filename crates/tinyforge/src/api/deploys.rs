@@ -32,7 +32,11 @@ pub struct WaitQuery {
     wait: bool,
 }
 
-async fn answer(st: &AppState, dep: DeploymentRow, wait: bool) -> Result<(StatusCode, Json<DeploymentRow>), ApiError> {
+async fn answer(
+    st: &AppState,
+    dep: DeploymentRow,
+    wait: bool,
+) -> Result<(StatusCode, Json<DeploymentRow>), ApiError> {
     if !wait {
         return Ok((StatusCode::ACCEPTED, Json(dep)));
     }
@@ -51,7 +55,10 @@ pub async fn deploy(
     answer(&st, dep, q.wait).await
 }
 
-pub async fn history(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<DeploymentRow>>, ApiError> {
+pub async fn history(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<DeploymentRow>>, ApiError> {
     st.control.store().workload(&id)?;
     Ok(Json(st.control.store().deployments(&id, 100)?))
 }
@@ -72,7 +79,9 @@ pub async fn rollback(
     ApiJson(body): ApiJson<RollbackIn>,
 ) -> Result<(StatusCode, Json<DeploymentRow>), ApiError> {
     st.control.store().workload(&id)?;
-    let dep = st.control.rollback(&id, body.deployment_id.as_deref(), &actor.0)?;
+    let dep = st
+        .control
+        .rollback(&id, body.deployment_id.as_deref(), &actor.0)?;
     answer(&st, dep, q.wait).await
 }
 
@@ -88,14 +97,24 @@ fn default_tail() -> u32 {
     200
 }
 
-pub async fn logs(State(st): State<AppState>, Path(id): Path<String>, Query(q): Query<LogsQuery>) -> Result<Response, ApiError> {
+pub async fn logs(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LogsQuery>,
+) -> Result<Response, ApiError> {
     st.control.store().workload(&id)?;
     let current = st.control.store().current_deployment(&id)?;
     let container = current
         .as_ref()
         .and_then(|d| d.outcome.get("container_id"))
         .and_then(|v| v.as_str())
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "this workload has no running deployment"))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "this workload has no running deployment",
+            )
+        })?
         .to_owned();
     let lines = st.engine.logs(&container, q.follow, q.tail.min(10_000));
     if q.follow {
@@ -107,6 +126,9 @@ pub async fn logs(State(st): State<AppState>, Path(id): Path<String>, Query(q): 
         });
         return Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response());
     }
-    let all: Vec<String> = lines.try_collect().await.map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "engine", e.to_string()))?;
+    let all: Vec<String> = lines
+        .try_collect()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "engine", e.to_string()))?;
     Ok(Json(serde_json::json!({"container_id": container, "lines": all.iter().flat_map(|c| c.lines()).collect::<Vec<_>>()})).into_response())
 }

@@ -20,7 +20,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, error, detail: detail.into(), field: None }
+        Self {
+            status,
+            error,
+            detail: detail.into(),
+            field: None,
+        }
     }
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -30,7 +35,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", detail).field(field)
     }
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid API token is required: Authorization: Bearer <token>")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid API token is required: Authorization: Bearer <token>",
+        )
     }
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
@@ -65,7 +74,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m).field("name"),
             other => {
                 tracing::error!(error = %other, "store failure");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the database failed; see the server log")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the database failed; see the server log",
+                )
             }
         }
     }
@@ -75,8 +88,12 @@ impl From<ControlError> for ApiError {
     fn from(e: ControlError) -> Self {
         match e {
             ControlError::Store(s) => s.into(),
-            ControlError::Registry(r @ RegistryError::Unknown { .. }) => Self::bad("source_kind", r.to_string()),
-            ControlError::Registry(r) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", r.to_string()),
+            ControlError::Registry(r @ RegistryError::Unknown { .. }) => {
+                Self::bad("source_kind", r.to_string())
+            }
+            ControlError::Registry(r) => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", r.to_string())
+            }
             ControlError::Plugin(PluginError::Config(c)) => Self::config("source_config", c),
             ControlError::Plugin(p) => Self::new(StatusCode::BAD_GATEWAY, "plugin_failed", p.to_string()),
             ControlError::Invalid(m) => Self::new(StatusCode::CONFLICT, "invalid_state", m),
@@ -94,14 +111,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text()))?;
         let text = if bytes.is_empty() { &b"{}"[..] } else { &bytes[..] };
-        let value: serde_json::Value = serde_json::from_slice(text)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}")))?;
-        tinyforge_plugin::schema::parse_config(&value).map(ApiJson).map_err(|e| {
-            let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.message);
-            if !e.field.is_empty() {
-                err = err.field(e.field);
-            }
-            err
-        })
+        let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not JSON: {e}"),
+            )
+        })?;
+        tinyforge_plugin::schema::parse_config(&value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.message);
+                if !e.field.is_empty() {
+                    err = err.field(e.field);
+                }
+                err
+            })
     }
 }

@@ -33,14 +33,23 @@ pub struct EventFilter {
 }
 
 fn wanted(f: &EventFilter, e: &EventRow) -> bool {
-    f.workload_id.as_ref().is_none_or(|w| e.workload_id.as_ref() == Some(w)) && f.kind.as_ref().is_none_or(|k| e.kind.starts_with(k.as_str()))
+    f.workload_id
+        .as_ref()
+        .is_none_or(|w| e.workload_id.as_ref() == Some(w))
+        && f.kind.as_ref().is_none_or(|k| e.kind.starts_with(k.as_str()))
 }
 
 fn sse(e: &EventRow) -> Event {
-    Event::default().id(e.seq.to_string()).event(e.kind.clone()).data(serde_json::to_string(e).unwrap_or_default())
+    Event::default()
+        .id(e.seq.to_string())
+        .event(e.kind.clone())
+        .data(serde_json::to_string(e).unwrap_or_default())
 }
 
-pub async fn stream(State(st): State<AppState>, Query(f): Query<EventFilter>) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+pub async fn stream(
+    State(st): State<AppState>,
+    Query(f): Query<EventFilter>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let mut live = st.control.events().subscribe();
     let replay = match f.after {
         Some(after) => st.control.store().events(after, f.workload_id.as_deref(), 1000)?,
@@ -82,9 +91,17 @@ where
 }
 
 pub async fn routes(State(st): State<AppState>) -> Json<Vec<Value>> {
-    Json(st.edge.all_routes().into_iter().map(|(owner, r)| json!({"workload_id": owner, "route": r})).collect())
+    Json(
+        st.edge
+            .all_routes()
+            .into_iter()
+            .map(|(owner, r)| json!({"workload_id": owner, "route": r}))
+            .collect(),
+    )
 }
 
-pub async fn reconcile_now(State(st): State<AppState>) -> Result<Json<tinyforge_control::PassReport>, ApiError> {
+pub async fn reconcile_now(
+    State(st): State<AppState>,
+) -> Result<Json<tinyforge_control::PassReport>, ApiError> {
     Ok(Json(st.control.reconcile_all().await?))
 }

@@ -32,7 +32,11 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct Actor(pub String);
 
-async fn require_token(State(st): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+async fn require_token(
+    State(st): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let token = req
         .headers()
         .get(AUTHORIZATION)
@@ -60,15 +64,28 @@ pub fn router(state: AppState) -> Router {
         .route("/workloads", get(workloads::list).post(workloads::create))
         .route("/workloads/source-kinds", get(events::source_kinds))
         .route("/workloads/trigger-kinds", get(events::trigger_kinds))
-        .route("/workloads/{id}", get(workloads::get_one).put(workloads::update).delete(workloads::delete))
+        .route(
+            "/workloads/{id}",
+            get(workloads::get_one)
+                .put(workloads::update)
+                .delete(workloads::delete),
+        )
         .route("/workloads/{id}/deploy", post(deploys::deploy))
         .route("/workloads/{id}/deployments", get(deploys::history))
         .route("/workloads/{id}/rollback", post(deploys::rollback))
         .route("/workloads/{id}/logs", get(deploys::logs))
         .route("/triggers", get(triggers::list).post(triggers::create))
-        .route("/triggers/{id}", get(triggers::get_one).put(triggers::update).delete(triggers::delete))
+        .route(
+            "/triggers/{id}",
+            get(triggers::get_one)
+                .put(triggers::update)
+                .delete(triggers::delete),
+        )
         .route("/bindings", get(triggers::bindings).post(triggers::bind))
-        .route("/bindings/{id}", axum::routing::put(triggers::update_binding).delete(triggers::unbind))
+        .route(
+            "/bindings/{id}",
+            axum::routing::put(triggers::update_binding).delete(triggers::unbind),
+        )
         .route("/events", get(events::stream))
         .route("/routes", get(events::routes))
         .route("/reconcile", post(events::reconcile_now))

@@ -31,19 +31,30 @@ pub struct CreatedTrigger {
 }
 
 fn validate(st: &AppState, kind: &str, config: &Value, prefix: &str) -> Result<(), ApiError> {
-    let t = st.control.registry().trigger(kind).map_err(|e| ApiError::bad("kind", e.to_string()))?;
+    let t = st
+        .control
+        .registry()
+        .trigger(kind)
+        .map_err(|e| ApiError::bad("kind", e.to_string()))?;
     t.validate(config).map_err(|e| ApiError::config(prefix, e))
 }
 
 fn or_empty(v: Value) -> Value {
-    if v.is_null() { Value::Object(Default::default()) } else { v }
+    if v.is_null() {
+        Value::Object(Default::default())
+    } else {
+        v
+    }
 }
 
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<TriggerRow>>, ApiError> {
     Ok(Json(st.control.store().triggers()?))
 }
 
-pub async fn create(State(st): State<AppState>, ApiJson(body): ApiJson<TriggerIn>) -> Result<(StatusCode, Json<CreatedTrigger>), ApiError> {
+pub async fn create(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<TriggerIn>,
+) -> Result<(StatusCode, Json<CreatedTrigger>), ApiError> {
     if body.name.trim().is_empty() {
         return Err(ApiError::bad("name", "a trigger needs a name"));
     }
@@ -53,15 +64,35 @@ pub async fn create(State(st): State<AppState>, ApiJson(body): ApiJson<TriggerIn
         return Err(ApiError::bad("signing_secret", "use at least 16 characters"));
     }
     let secret = new_secret();
-    let trigger = st.control.store().insert_trigger(&body.name, &body.kind, &config, &secret, body.signing_secret.as_deref())?;
-    Ok((StatusCode::CREATED, Json(CreatedTrigger { trigger, webhook_url: format!("/api/webhook/triggers/{secret}"), secret })))
+    let trigger = st.control.store().insert_trigger(
+        &body.name,
+        &body.kind,
+        &config,
+        &secret,
+        body.signing_secret.as_deref(),
+    )?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTrigger {
+            trigger,
+            webhook_url: format!("/api/webhook/triggers/{secret}"),
+            secret,
+        }),
+    ))
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<TriggerRow>, ApiError> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TriggerRow>, ApiError> {
     Ok(Json(st.control.store().trigger(&id)?))
 }
 
-pub async fn update(State(st): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<TriggerIn>) -> Result<Json<TriggerRow>, ApiError> {
+pub async fn update(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TriggerIn>,
+) -> Result<Json<TriggerRow>, ApiError> {
     let old = st.control.store().trigger(&id)?;
     if body.kind != old.kind {
         return Err(ApiError::bad("kind", "a trigger's kind cannot change"));
@@ -82,8 +113,15 @@ pub struct BindingFilter {
     trigger_id: Option<String>,
 }
 
-pub async fn bindings(State(st): State<AppState>, Query(f): Query<BindingFilter>) -> Result<Json<Vec<BindingRow>>, ApiError> {
-    Ok(Json(st.control.store().bindings(f.workload_id.as_deref(), f.trigger_id.as_deref())?))
+pub async fn bindings(
+    State(st): State<AppState>,
+    Query(f): Query<BindingFilter>,
+) -> Result<Json<Vec<BindingRow>>, ApiError> {
+    Ok(Json(
+        st.control
+            .store()
+            .bindings(f.workload_id.as_deref(), f.trigger_id.as_deref())?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,17 +140,31 @@ fn yes() -> bool {
 }
 
 fn check_binding(st: &AppState, trigger_id: &str, binding_config: &Value) -> Result<Value, ApiError> {
-    let t = st.control.store().trigger(trigger_id).map_err(|_| ApiError::bad("trigger_id", "no such trigger"))?;
+    let t = st
+        .control
+        .store()
+        .trigger(trigger_id)
+        .map_err(|_| ApiError::bad("trigger_id", "no such trigger"))?;
     let config = or_empty(binding_config.clone());
-    let merged = merge_config(&t.config, &config).map_err(|e| ApiError::bad("binding_config", e.to_string()))?;
+    let merged =
+        merge_config(&t.config, &config).map_err(|e| ApiError::bad("binding_config", e.to_string()))?;
     validate(st, &t.kind, &merged, "binding_config")?;
     Ok(config)
 }
 
-pub async fn bind(State(st): State<AppState>, ApiJson(body): ApiJson<BindingIn>) -> Result<(StatusCode, Json<BindingRow>), ApiError> {
-    st.control.store().workload(&body.workload_id).map_err(|_| ApiError::bad("workload_id", "no such workload"))?;
+pub async fn bind(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<BindingIn>,
+) -> Result<(StatusCode, Json<BindingRow>), ApiError> {
+    st.control
+        .store()
+        .workload(&body.workload_id)
+        .map_err(|_| ApiError::bad("workload_id", "no such workload"))?;
     let config = check_binding(&st, &body.trigger_id, &body.binding_config)?;
-    let row = st.control.store().insert_binding(&body.workload_id, &body.trigger_id, body.enabled, &config)?;
+    let row =
+        st.control
+            .store()
+            .insert_binding(&body.workload_id, &body.trigger_id, body.enabled, &config)?;
     Ok((StatusCode::CREATED, Json(row)))
 }
 
@@ -132,7 +184,11 @@ pub async fn update_binding(
 ) -> Result<Json<BindingRow>, ApiError> {
     let old = st.control.store().binding(&id)?;
     let config = check_binding(&st, &old.trigger_id, &body.binding_config)?;
-    Ok(Json(st.control.store().update_binding(&id, body.enabled, &config)?))
+    Ok(Json(st.control.store().update_binding(
+        &id,
+        body.enabled,
+        &config,
+    )?))
 }
 
 pub async fn unbind(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

@@ -39,10 +39,19 @@ pub struct WorkloadView {
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     let ok = (1..=48).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
-    if ok { Ok(()) } else { Err(ApiError::bad("name", "use 1–48 lower-case letters, digits and inner dashes")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad(
+            "name",
+            "use 1–48 lower-case letters, digits and inner dashes",
+        ))
+    }
 }
 
 fn check_env(env: &[EnvVar]) -> Result<(), ApiError> {
@@ -51,7 +60,10 @@ fn check_env(env: &[EnvVar]) -> Result<(), ApiError> {
             && !e.key.starts_with(|c: char| c.is_ascii_digit())
             && e.key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !ok {
-            return Err(ApiError::bad(&format!("env[{i}].key"), "letters, digits and `_`, not starting with a digit"));
+            return Err(ApiError::bad(
+                &format!("env[{i}].key"),
+                "letters, digits and `_`, not starting with a digit",
+            ));
         }
     }
     Ok(())
@@ -64,13 +76,25 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
     let status = if history.iter().any(|d| !d.status.is_final()) {
         "deploying"
     } else if current.is_some() {
-        if history.first().is_some_and(|d| d.status == DeploymentStatus::Failed) { "degraded" } else { "serving" }
+        if history
+            .first()
+            .is_some_and(|d| d.status == DeploymentStatus::Failed)
+        {
+            "degraded"
+        } else {
+            "serving"
+        }
     } else if history.is_empty() {
         "new"
     } else {
         "failed"
     };
-    let schema = st.control.registry().source(&row.source_kind).map(|s| s.schema()).unwrap_or(Value::Null);
+    let schema = st
+        .control
+        .registry()
+        .source(&row.source_kind)
+        .map(|s| s.schema())
+        .unwrap_or(Value::Null);
     Ok(WorkloadView {
         env: store.env_masked(&row.id)?,
         source_config: redact_config(&schema, &row.source_config),
@@ -86,26 +110,43 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
 
 /// Validates and seals a config for `kind`.
 fn sealed_config(st: &AppState, kind: &str, config: &Value) -> Result<Value, ApiError> {
-    let source = st.control.registry().source(kind).map_err(|e| ApiError::bad("source_kind", e.to_string()))?;
-    source.validate(config).map_err(|e| ApiError::config("source_config", e))?;
+    let source = st
+        .control
+        .registry()
+        .source(kind)
+        .map_err(|e| ApiError::bad("source_kind", e.to_string()))?;
+    source
+        .validate(config)
+        .map_err(|e| ApiError::config("source_config", e))?;
     Ok(seal_config(&source.schema(), config, st.control.store().sealer()))
 }
 
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<WorkloadView>>, ApiError> {
     let rows = st.control.store().workloads()?;
-    Ok(Json(rows.into_iter().map(|r| view(&st, r)).collect::<Result<_, _>>()?))
+    Ok(Json(
+        rows.into_iter().map(|r| view(&st, r)).collect::<Result<_, _>>()?,
+    ))
 }
 
-pub async fn create(State(st): State<AppState>, ApiJson(body): ApiJson<WorkloadIn>) -> Result<(StatusCode, Json<WorkloadView>), ApiError> {
+pub async fn create(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<WorkloadIn>,
+) -> Result<(StatusCode, Json<WorkloadView>), ApiError> {
     check_name(&body.name)?;
     let env = body.env.unwrap_or_default();
     check_env(&env)?;
     let config = sealed_config(&st, &body.source_kind, &body.source_config)?;
-    let row = st.control.store().insert_workload(&body.name, &body.source_kind, &config, &env)?;
+    let row = st
+        .control
+        .store()
+        .insert_workload(&body.name, &body.source_kind, &config, &env)?;
     Ok((StatusCode::CREATED, Json(view(&st, row)?)))
 }
 
-pub async fn get_one(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<WorkloadView>, ApiError> {
+pub async fn get_one(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<WorkloadView>, ApiError> {
     let row = st.control.store().workload(&id)?;
     Ok(Json(view(&st, row)?))
 }
@@ -118,17 +159,28 @@ pub async fn update(
     let old = st.control.store().workload(&id)?;
     check_name(&body.name)?;
     if body.source_kind != old.source_kind {
-        return Err(ApiError::bad("source_kind", "a workload's kind cannot change; create a new workload"));
+        return Err(ApiError::bad(
+            "source_kind",
+            "a workload's kind cannot change; create a new workload",
+        ));
     }
     if let Some(env) = &body.env {
         check_env(env)?;
     }
-    let schema = st.control.registry().source(&old.source_kind).map_err(|e| ApiError::bad("source_kind", e.to_string()))?.schema();
+    let schema = st
+        .control
+        .registry()
+        .source(&old.source_kind)
+        .map_err(|e| ApiError::bad("source_kind", e.to_string()))?
+        .schema();
     // Secrets sent back redacted keep their stored value.
     let merged = keep_redacted(&schema, &body.source_config, &old.source_config);
     let opened = tinyforge_control::open_config(&schema, &merged, st.control.store().sealer())?;
     let config = sealed_config(&st, &old.source_kind, &opened)?;
-    let row = st.control.store().update_workload(&id, &body.name, &config, body.env.as_deref())?;
+    let row = st
+        .control
+        .store()
+        .update_workload(&id, &body.name, &config, body.env.as_deref())?;
     Ok(Json(view(&st, row)?))
 }
 
