@@ -69,7 +69,6 @@ impl Control {
         self.reconcile_workload(&id).await
     }
 
-
     /// One pass over every workload, 4 at a time, then removal of this installation's containers
     /// whose workload is gone.
     pub async fn reconcile_all(&self) -> Result<PassReport, ControlError> {
