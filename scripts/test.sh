@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-[ -x /bin/busybox ] || need+=(busybox-static)
+[ -x /bin/busybox ] || need+=(busybox-static)            # FROM-scratch test images
+command -v docker-registry >/dev/null || need+=(docker-registry)   # private registry tests
+command -v htpasswd >/dev/null || need+=(apache2-utils)            # its htpasswd file
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
