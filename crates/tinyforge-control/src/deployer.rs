@@ -25,8 +25,7 @@ impl Control {
         let config = sealed_config.unwrap_or(&row.source_config);
         let intent_json = serde_json::to_value(intent).expect("an intent serialises");
         let (dep, superseded) =
-            self.store
-                .enqueue_deployment(workload_id, &intent_json, &intent.triggered_by, config)?;
+            self.store.enqueue_deployment(workload_id, &intent_json, &intent.triggered_by, config)?;
         for old in superseded {
             self.events.emit(
                 "deploy.superseded",
@@ -92,11 +91,7 @@ impl Control {
                 .map_err(|e| ControlError::Invalid(format!("stored intent unreadable: {e}")))?;
             intent.deployment_id = dep.id.clone();
             let source = self.registry.source(&row.source_kind)?;
-            Ok::<_, ControlError>(
-                source
-                    .deploy(&self.deps, &w, &intent, self.config.deploy_timeout)
-                    .await?,
-            )
+            Ok::<_, ControlError>(source.deploy(&self.deps, &w, &intent, self.config.deploy_timeout).await?)
         }
         .await;
         let ms = started.elapsed().as_millis() as u64;
@@ -165,10 +160,8 @@ impl Control {
         actor: &str,
     ) -> Result<DeploymentRow, ControlError> {
         let history = self.store.deployments(workload_id, 500)?;
-        let succeeded: Vec<&DeploymentRow> = history
-            .iter()
-            .filter(|d| d.status == DeploymentStatus::Succeeded)
-            .collect();
+        let succeeded: Vec<&DeploymentRow> =
+            history.iter().filter(|d| d.status == DeploymentStatus::Succeeded).collect();
         let target = match to {
             Some(id) => succeeded.iter().find(|d| d.id == id).ok_or_else(|| {
                 ControlError::Invalid(format!(
@@ -184,14 +177,8 @@ impl Control {
             .clone()
             .ok_or_else(|| ControlError::Invalid("that deployment recorded no version".into()))?;
         let intent = DeploymentIntent {
-            target: Target {
-                version: Some(version),
-                ..Target::default()
-            },
-            event: InboundEvent::Manual(Manual {
-                actor: actor.to_owned(),
-                reference: None,
-            }),
+            target: Target { version: Some(version), ..Target::default() },
+            event: InboundEvent::Manual(Manual { actor: actor.to_owned(), reference: None }),
             triggered_by: format!("rollback:{}", target.id),
             deployment_id: String::new(),
         };
@@ -206,9 +193,7 @@ impl Control {
         let row = self.store.workload(workload_id)?;
         let w = self.plugin_workload(&row, &row.source_config)?;
         let source = self.registry.source(&row.source_kind)?;
-        source
-            .teardown(&self.deps, &w, self.config.deploy_timeout)
-            .await?;
+        source.teardown(&self.deps, &w, self.config.deploy_timeout).await?;
         self.events.emit(
             "workload.torn_down",
             Some(workload_id),

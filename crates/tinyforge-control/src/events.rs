@@ -15,11 +15,7 @@ pub struct EventBus {
 impl EventBus {
     /// A bus keeping the newest `keep` events in the store.
     pub fn new(store: std::sync::Arc<Store>, keep: i64) -> Self {
-        Self {
-            store,
-            tx: broadcast::channel(1024).0,
-            keep,
-        }
+        Self { store, tx: broadcast::channel(1024).0, keep }
     }
 
     /// Live events from now on.

@@ -50,12 +50,8 @@ impl Control {
         event: &InboundEvent,
     ) -> Result<FanoutSummary, ControlError> {
         let plugin = self.registry.trigger(&trigger.kind)?;
-        let bindings: Vec<BindingRow> = self
-            .store
-            .bindings(None, Some(&trigger.id))?
-            .into_iter()
-            .filter(|b| b.enabled)
-            .collect();
+        let bindings: Vec<BindingRow> =
+            self.store.bindings(None, Some(&trigger.id))?.into_iter().filter(|b| b.enabled).collect();
         let results: Vec<One> = futures_util::stream::iter(bindings)
             .map(|b| self.match_one(plugin.as_ref(), trigger, b, event))
             .buffer_unordered(4)
@@ -81,11 +77,7 @@ impl Control {
     ) -> One {
         let fail = |error: String| {
             tracing::warn!(binding = %b.id, workload = %b.workload_id, %error, "binding did not match cleanly");
-            One::Failed(MatchError {
-                binding_id: b.id.clone(),
-                workload_id: b.workload_id.clone(),
-                error,
-            })
+            One::Failed(MatchError { binding_id: b.id.clone(), workload_id: b.workload_id.clone(), error })
         };
         let merged = match merge_config(&trigger.config, &b.binding_config) {
             Ok(m) => m,
@@ -148,15 +140,12 @@ impl Control {
             env: Vec::new(),
         };
         let w = with_effective_trigger(&w, "manual", config);
-        let event = InboundEvent::Manual(Manual {
-            actor: actor.to_owned(),
-            reference,
-        });
+        let event = InboundEvent::Manual(Manual { actor: actor.to_owned(), reference });
         match plugin.matches(&w, &event, self.config.match_timeout).await? {
             MatchOutcome::Deploy(intent) => self.enqueue(&w.id, &intent, None),
-            MatchOutcome::Skip(reason) => Err(ControlError::Invalid(format!(
-                "the manual trigger refused this deploy ({reason})"
-            ))),
+            MatchOutcome::Skip(reason) => {
+                Err(ControlError::Invalid(format!("the manual trigger refused this deploy ({reason})")))
+            }
         }
     }
 }

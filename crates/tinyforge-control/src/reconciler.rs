@@ -42,9 +42,8 @@ impl Control {
             detail: d.outcome.clone(),
         });
         let source = self.registry.source(&row.source_kind)?;
-        let report = source
-            .reconcile(&self.deps, &w, outcome.as_ref(), self.config.reconcile_timeout)
-            .await?;
+        let report =
+            source.reconcile(&self.deps, &w, outcome.as_ref(), self.config.reconcile_timeout).await?;
         if let (Some(new), Some(d)) = (&report.replaced, &current) {
             self.store.finish_deployment(
                 &d.id,
@@ -74,10 +73,7 @@ impl Control {
     pub async fn reconcile_all(&self) -> Result<PassReport, ControlError> {
         let started = Instant::now();
         let rows = self.store.workloads()?;
-        let mut pass = PassReport {
-            workloads: rows.len(),
-            ..PassReport::default()
-        };
+        let mut pass = PassReport { workloads: rows.len(), ..PassReport::default() };
         let ids: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
         let results: Vec<_> = futures_util::stream::iter(ids)
             .map(|(id, name)| {
@@ -97,26 +93,12 @@ impl Control {
             }
         }
         let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        match self
-            .deps
-            .engine
-            .list("tinyforge.instance", Some(&self.deps.instance))
-            .await
-        {
+        match self.deps.engine.list("tinyforge.instance", Some(&self.deps.instance)).await {
             Ok(all) => {
                 for c in all {
-                    let owner = c
-                        .labels
-                        .get("tinyforge.workload")
-                        .map(String::as_str)
-                        .unwrap_or("");
+                    let owner = c.labels.get("tinyforge.workload").map(String::as_str).unwrap_or("");
                     if !known.contains(owner)
-                        && self
-                            .deps
-                            .engine
-                            .remove(&c.id, Duration::from_secs(5))
-                            .await
-                            .is_ok()
+                        && self.deps.engine.remove(&c.id, Duration::from_secs(5)).await.is_ok()
                     {
                         pass.orphans_removed += 1;
                         self.events.emit(

@@ -49,11 +49,7 @@ async fn blue_green_lifecycle_on_the_real_engine() {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t = Instant::now();
-    let d2 = h
-        .control
-        .deploy_manually(&w.id, "test", Some("v2".into()))
-        .await
-        .unwrap();
+    let d2 = h.control.deploy_manually(&w.id, "test", Some("v2".into())).await.unwrap();
     let d2 = h.control.wait_for(&d2.id, WAIT).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::SeqCst);
@@ -70,38 +66,15 @@ async fn blue_green_lifecycle_on_the_real_engine() {
     assert_eq!(bad.load(Ordering::SeqCst), 0);
     assert!(ok.load(Ordering::SeqCst) > 50);
     assert_eq!(h.get(&host).await.unwrap(), (200, "v2".into()));
-    assert_eq!(
-        h.engine
-            .list("tinyforge.workload", Some(&w.id))
-            .await
-            .unwrap()
-            .len(),
-        1,
-        "blue removed"
-    );
+    assert_eq!(h.engine.list("tinyforge.workload", Some(&w.id)).await.unwrap().len(), 1, "blue removed");
 
     // An unhealthy v3 is refused; v2 keeps serving; v3's container is gone.
-    let d3 = h
-        .control
-        .deploy_manually(&w.id, "test", Some("v3".into()))
-        .await
-        .unwrap();
+    let d3 = h.control.deploy_manually(&w.id, "test", Some("v3".into())).await.unwrap();
     let d3 = h.control.wait_for(&d3.id, WAIT).await.unwrap();
     assert_eq!(d3.status, DeploymentStatus::Failed);
-    assert!(
-        d3.error.as_deref().unwrap().contains("health check failed"),
-        "{:?}",
-        d3.error
-    );
+    assert!(d3.error.as_deref().unwrap().contains("health check failed"), "{:?}", d3.error);
     assert_eq!(h.get(&host).await.unwrap(), (200, "v2".into()));
-    assert_eq!(
-        h.engine
-            .list("tinyforge.workload", Some(&w.id))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(h.engine.list("tinyforge.workload", Some(&w.id)).await.unwrap().len(), 1);
 
     // Rollback: the deployment before the current one (v1), exact version.
     let rb = h.control.rollback(&w.id, None, "test").unwrap();
@@ -111,30 +84,15 @@ async fn blue_green_lifecycle_on_the_real_engine() {
     assert_eq!(h.get(&host).await.unwrap(), (200, "v1".into()));
 
     // docker kill → reconcile restores service.
-    let c = h
-        .engine
-        .list("tinyforge.workload", Some(&w.id))
-        .await
-        .unwrap()
-        .remove(0);
-    let killed = std::process::Command::new("docker")
-        .args(["kill", &c.id])
-        .output()
-        .unwrap();
+    let c = h.engine.list("tinyforge.workload", Some(&w.id)).await.unwrap().remove(0);
+    let killed = std::process::Command::new("docker").args(["kill", &c.id]).output().unwrap();
     assert!(killed.status.success());
-    assert_ne!(
-        h.get(&host).await.map(|r| r.0),
-        Ok(200),
-        "the kill took the app down"
-    );
+    assert_ne!(h.get(&host).await.map(|r| r.0), Ok(200), "the kill took the app down");
     let t = Instant::now();
     let rep = h.control.reconcile_workload(&w.id).await.unwrap();
     assert!(rep.repaired.iter().any(|r| r.contains("restarted")), "{rep:?}");
     assert_eq!(h.get(&host).await.unwrap(), (200, "v1".into()));
-    println!(
-        "killed container serving again after {} ms of reconcile",
-        t.elapsed().as_millis()
-    );
+    println!("killed container serving again after {} ms of reconcile", t.elapsed().as_millis());
 
     // A container started by hand with this workload's label is removed.
     let stranger = h
@@ -161,13 +119,7 @@ async fn blue_green_lifecycle_on_the_real_engine() {
 
     // Teardown leaves nothing.
     h.control.teardown(&w.id).await.unwrap();
-    assert!(
-        h.engine
-            .list("tinyforge.workload", Some(&w.id))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(h.engine.list("tinyforge.workload", Some(&w.id)).await.unwrap().is_empty());
     assert_eq!(h.get(&host).await.unwrap().0, 404);
 }
 
@@ -176,26 +128,10 @@ async fn racing_intents_never_overlap_and_the_newest_queued_wins() {
     let h = Harness::new().await;
     let name = Harness::name("race");
     let w = h.workload(&name, json!({}));
-    let a = h
-        .control
-        .deploy_manually(&w.id, "test", Some("v1".into()))
-        .await
-        .unwrap();
-    let b = h
-        .control
-        .deploy_manually(&w.id, "test", Some("v2".into()))
-        .await
-        .unwrap();
-    let c = h
-        .control
-        .deploy_manually(&w.id, "test", Some("v1".into()))
-        .await
-        .unwrap();
-    let d = h
-        .control
-        .deploy_manually(&w.id, "test", Some("v2".into()))
-        .await
-        .unwrap();
+    let a = h.control.deploy_manually(&w.id, "test", Some("v1".into())).await.unwrap();
+    let b = h.control.deploy_manually(&w.id, "test", Some("v2".into())).await.unwrap();
+    let c = h.control.deploy_manually(&w.id, "test", Some("v1".into())).await.unwrap();
+    let d = h.control.deploy_manually(&w.id, "test", Some("v2".into())).await.unwrap();
     for id in [&a.id, &b.id, &c.id, &d.id] {
         h.control.wait_for(id, WAIT).await.unwrap();
     }
@@ -210,14 +146,8 @@ async fn racing_intents_never_overlap_and_the_newest_queued_wins() {
             }
         }
     }
-    assert!(
-        hist.iter().any(|x| x.status == DeploymentStatus::Superseded),
-        "a queued intent was superseded"
-    );
-    assert_eq!(
-        h.store.deployment(&d.id).unwrap().status,
-        DeploymentStatus::Succeeded
-    );
+    assert!(hist.iter().any(|x| x.status == DeploymentStatus::Superseded), "a queued intent was superseded");
+    assert_eq!(h.store.deployment(&d.id).unwrap().status, DeploymentStatus::Succeeded);
     assert_eq!(h.get(&format!("{name}.test")).await.unwrap(), (200, "v2".into()));
     h.control.teardown(&w.id).await.unwrap();
 }

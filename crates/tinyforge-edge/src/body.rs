@@ -45,7 +45,5 @@ impl Body for Tracked {
 
 /// A fixed body.
 pub fn full(text: impl Into<Bytes>) -> EdgeBody {
-    http_body_util::Full::new(text.into())
-        .map_err(|never| match never {})
-        .boxed()
+    http_body_util::Full::new(text.into()).map_err(|never| match never {}).boxed()
 }

@@ -63,11 +63,7 @@ fn upgrade_of(h: &HeaderMap) -> Option<HeaderValue> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")));
-    if wants {
-        h.get(header::UPGRADE).cloned()
-    } else {
-        None
-    }
+    if wants { h.get(header::UPGRADE).cloned() } else { None }
 }
 
 /// Host of the request, lower case, without port.
@@ -114,10 +110,7 @@ pub async fn handle(
 ) -> Response<EdgeBody> {
     let host = host_of(&req);
     let Some((upstream, slot)) = pick(inner, &host, req.uri().path()) else {
-        return plain(
-            StatusCode::NOT_FOUND,
-            "404 Not Found: no site is served at this address.\n",
-        );
+        return plain(StatusCode::NOT_FOUND, "404 Not Found: no site is served at this address.\n");
     };
     let too_big = req
         .headers()
@@ -134,9 +127,7 @@ pub async fn handle(
     let authority = parts.uri.authority().map(|a| a.to_string());
     strip_hop_by_hop(&mut parts.headers);
     if let Some(u) = &upgrade {
-        parts
-            .headers
-            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         parts.headers.insert(header::UPGRADE, u.clone());
     }
     if !parts.headers.contains_key(header::HOST)
@@ -151,22 +142,16 @@ pub async fn handle(
     if let Ok(v) = HeaderValue::from_str(&xff) {
         parts.headers.insert("x-forwarded-for", v);
     }
-    parts
-        .headers
-        .insert("x-forwarded-proto", HeaderValue::from_static(scheme));
+    parts.headers.insert("x-forwarded-proto", HeaderValue::from_static(scheme));
     if let Ok(v) = HeaderValue::from_str(&host) {
         parts.headers.insert("x-forwarded-host", v);
     }
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri = match Uri::builder()
-        .scheme("http")
-        .authority(upstream.addr.to_string())
-        .path_and_query(pq)
-        .build()
-    {
-        Ok(u) => u,
-        Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"),
-    };
+    parts.uri =
+        match Uri::builder().scheme("http").authority(upstream.addr.to_string()).path_and_query(pq).build() {
+            Ok(u) => u,
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"),
+        };
     parts.version = Version::HTTP_11;
 
     let sent = tokio::time::timeout(
@@ -177,16 +162,10 @@ pub async fn handle(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
             tracing::warn!(upstream = %upstream.addr, error = %e, "upstream failed");
-            return plain(
-                StatusCode::BAD_GATEWAY,
-                "502 Bad Gateway: the app did not answer.\n",
-            );
+            return plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway: the app did not answer.\n");
         }
         Err(_) => {
-            return plain(
-                StatusCode::GATEWAY_TIMEOUT,
-                "504 Gateway Timeout: the app answered too slowly.\n",
-            );
+            return plain(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout: the app answered too slowly.\n");
         }
     };
 
@@ -215,10 +194,7 @@ mod tests {
     #[test]
     fn hop_by_hop_and_listed_headers_removed() {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("keep-alive, x-secret-hop"),
-        );
+        h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive, x-secret-hop"));
         h.insert("x-secret-hop", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-app", HeaderValue::from_static("kept"));
@@ -229,10 +205,7 @@ mod tests {
 
     #[test]
     fn host_is_lowercased_without_port() {
-        let r = Request::builder()
-            .header("host", "App.Example.COM:8443")
-            .body(())
-            .unwrap();
+        let r = Request::builder().header("host", "App.Example.COM:8443").body(()).unwrap();
         assert_eq!(host_of(&r), "app.example.com");
         let r = Request::builder().uri("http://h2.test/x").body(()).unwrap();
         assert_eq!(host_of(&r), "h2.test");

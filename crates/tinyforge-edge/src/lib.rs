@@ -28,10 +28,7 @@ pub struct EdgeConfig {
 
 impl Default for EdgeConfig {
     fn default() -> Self {
-        Self {
-            upstream_timeout: Duration::from_secs(60),
-            max_body_bytes: 64 << 20,
-        }
+        Self { upstream_timeout: Duration::from_secs(60), max_body_bytes: 64 << 20 }
     }
 }
 

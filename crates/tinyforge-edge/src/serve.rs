@@ -21,10 +21,7 @@ pub async fn serve(
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .max_buf_size(64 * 1024)
-        .timer(hyper_util::rt::TokioTimer::new());
+    builder.http1().max_buf_size(64 * 1024).timer(hyper_util::rt::TokioTimer::new());
     builder.http1().header_read_timeout(Duration::from_secs(30));
     builder.http2().max_header_list_size(64 * 1024);
     tokio::pin!(shutdown);
@@ -42,20 +39,15 @@ pub async fn serve(
             let edge = edge.clone();
             async move {
                 let started = Instant::now();
-                let (method, host, path) = (
-                    req.method().clone(),
-                    crate::forward::host_of(&req),
-                    req.uri().path().to_owned(),
-                );
+                let (method, host, path) =
+                    (req.method().clone(), crate::forward::host_of(&req), req.uri().path().to_owned());
                 let resp = handle(&edge.inner, req, peer, scheme).await;
                 tracing::debug!(target: "tinyforge::access", %peer, %method, %host, %path,
                     status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64);
                 Ok::<_, std::convert::Infallible>(resp)
             }
         });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-            .into_owned();
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;

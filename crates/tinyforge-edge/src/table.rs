@@ -31,12 +31,7 @@ impl Drop for InflightGuard {
 
 impl Upstream {
     fn new(addr: SocketAddr) -> Self {
-        Self {
-            addr,
-            inflight: AtomicUsize::new(0),
-            retired: AtomicBool::new(false),
-            idle: Notify::new(),
-        }
+        Self { addr, inflight: AtomicUsize::new(0), retired: AtomicBool::new(false), idle: Notify::new() }
     }
 
     /// Takes an in-flight slot, unless the upstream was retired meanwhile (then the caller
@@ -45,11 +40,7 @@ impl Upstream {
     pub fn acquire(self: &Arc<Self>) -> Option<InflightGuard> {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let guard = InflightGuard(self.clone());
-        if self.retired.load(Ordering::SeqCst) {
-            None
-        } else {
-            Some(guard)
-        }
+        if self.retired.load(Ordering::SeqCst) { None } else { Some(guard) }
     }
 
     pub fn retire(&self) {
@@ -124,9 +115,7 @@ impl RouteTable {
             let upstream = kept
                 .entry(t.upstream)
                 .or_insert_with(|| {
-                    old.get(&t.upstream)
-                        .cloned()
-                        .unwrap_or_else(|| Arc::new(Upstream::new(t.upstream)))
+                    old.get(&t.upstream).cloned().unwrap_or_else(|| Arc::new(Upstream::new(t.upstream)))
                 })
                 .clone();
             by_host.entry(t.host.clone()).or_default().push(Route {
@@ -138,31 +127,19 @@ impl RouteTable {
         for routes in by_host.values_mut() {
             routes.sort_by_key(|r| std::cmp::Reverse(prefix_len(r)));
         }
-        let retired = old
-            .into_iter()
-            .filter(|(a, _)| !kept.contains_key(a))
-            .map(|(_, u)| u)
-            .collect();
+        let retired = old.into_iter().filter(|(a, _)| !kept.contains_key(a)).map(|(_, u)| u).collect();
         (Self { by_host }, retired)
     }
 
     /// `owner`'s routes.
     pub fn of(&self, owner: &str) -> Vec<RouteTarget> {
-        self.all()
-            .into_iter()
-            .filter(|(o, _)| o == owner)
-            .map(|(_, t)| t)
-            .collect()
+        self.all().into_iter().filter(|(o, _)| o == owner).map(|(_, t)| t).collect()
     }
 
     /// Every (owner, route).
     pub fn all(&self) -> Vec<(String, RouteTarget)> {
-        let mut v: Vec<_> = self
-            .by_host
-            .values()
-            .flatten()
-            .map(|r| (r.owner.clone(), r.target.clone()))
-            .collect();
+        let mut v: Vec<_> =
+            self.by_host.values().flatten().map(|r| (r.owner.clone(), r.target.clone())).collect();
         v.sort_by(|a, b| (&a.1.host, &a.1.path_prefix).cmp(&(&b.1.host, &b.1.path_prefix)));
         v
     }

@@ -77,12 +77,7 @@ async fn app(version: &'static str) -> (SocketAddr, JoinSet<()>) {
 }
 
 fn route(addr: SocketAddr) -> Vec<RouteTarget> {
-    vec![RouteTarget {
-        host: "app.test".into(),
-        path_prefix: None,
-        upstream: addr,
-        tls: false,
-    }]
+    vec![RouteTarget { host: "app.test".into(), path_prefix: None, upstream: addr, tls: false }]
 }
 
 async fn edge() -> (Edge, SocketAddr) {
@@ -97,24 +92,15 @@ type Client =
     hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
 
 async fn get(c: &Client, edge: SocketAddr, path: &str, host: &str) -> Result<(u16, String), String> {
-    let req = Request::get(format!("http://{edge}{path}"))
-        .header("host", host)
-        .body(Empty::new())
-        .unwrap();
+    let req = Request::get(format!("http://{edge}{path}")).header("host", host).body(Empty::new()).unwrap();
     let resp = c.request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
+    let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
-const VERSIONS: [&str; 13] = [
-    "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",
-];
+const VERSIONS: [&str; 13] =
+    ["v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zero_failures_across_switches_with_slow_requests_and_a_websocket() {
@@ -191,11 +177,8 @@ async fn zero_failures_across_switches_with_slow_requests_and_a_websocket() {
     while let Some(r) = killers.join_next().await {
         drained_all &= r.unwrap();
     }
-    let (ok, failed, slow) = (
-        ok.load(Ordering::SeqCst),
-        failed.load(Ordering::SeqCst),
-        slow_ok.load(Ordering::SeqCst),
-    );
+    let (ok, failed, slow) =
+        (ok.load(Ordering::SeqCst), failed.load(Ordering::SeqCst), slow_ok.load(Ordering::SeqCst));
     println!("switch test: {ok} requests ok, {slow} slow requests ok, {failed} failed, 12 switches");
     assert_eq!(failed, 0);
     assert!(ok >= 5000, "{ok}");
@@ -203,10 +186,7 @@ async fn zero_failures_across_switches_with_slow_requests_and_a_websocket() {
     assert!(drained_all, "every old version drained before it was killed");
     // The socket opened on v0 was served by v0 the whole time, across all switches.
     assert!(ws_replies.iter().all(|r| r.starts_with("v0:")), "{ws_replies:?}");
-    assert_eq!(
-        get(&client, addr, "/", "app.test").await.unwrap(),
-        (200, "v12".into())
-    );
+    assert_eq!(get(&client, addr, "/", "app.test").await.unwrap(), (200, "v12".into()));
 }
 
 #[tokio::test]
@@ -216,11 +196,7 @@ async fn unknown_host_404_and_dead_upstream_502() {
     let (status, body) = get(&client, addr, "/", "nobody.test").await.unwrap();
     assert_eq!(status, 404);
     assert!(!body.contains("app.test"), "the 404 page names no other site");
-    let dead = TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap()
-        .local_addr()
-        .unwrap(); // closed on drop
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap(); // closed on drop
     edge.switch("app", route(dead), Duration::from_secs(1)).await;
     assert_eq!(get(&client, addr, "/", "APP.test:80").await.unwrap().0, 502);
 }
@@ -244,10 +220,7 @@ async fn headers_forwarded_and_host_kept() {
             );
             Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(echo))))
         });
-        hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(s), svc)
-            .await
-            .unwrap();
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(s), svc).await.unwrap();
     });
     edge.switch("app", route(up), Duration::from_secs(1)).await;
     let client: Client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http();
@@ -257,17 +230,6 @@ async fn headers_forwarded_and_host_kept() {
         .header("x-hop", "1")
         .body(Empty::new())
         .unwrap();
-    let body = client
-        .request(req)
-        .await
-        .unwrap()
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes();
-    assert_eq!(
-        body,
-        "host=app.test xff=127.0.0.1 proto=http xfh=app.test conn=false"
-    );
+    let body = client.request(req).await.unwrap().into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "host=app.test xff=127.0.0.1 proto=http xfh=app.test conn=false");
 }

@@ -6,14 +6,8 @@ use tinyforge_plugin::ports::EngineError;
 /// Any daemon call's error.
 pub fn classify(e: Error) -> EngineError {
     match e {
-        Error::DockerResponseServerError {
-            status_code: 404,
-            message,
-        } => EngineError::NotFound(message),
-        Error::DockerResponseServerError {
-            status_code: 409,
-            message,
-        } => EngineError::Conflict(message),
+        Error::DockerResponseServerError { status_code: 404, message } => EngineError::NotFound(message),
+        Error::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message),
         Error::DockerResponseServerError { status_code, message } => {
             EngineError::Other(format!("{status_code}: {message}"))
         }
@@ -28,21 +22,13 @@ pub fn classify(e: Error) -> EngineError {
 /// A pull's error: the registry's refusal and a missing image get their own kinds.
 pub fn classify_pull(e: Error, reference: &str) -> EngineError {
     let text = e.to_string().to_ascii_lowercase();
-    if [
-        "unauthorized",
-        "denied",
-        "authentication required",
-        "no basic auth credentials",
-    ]
-    .iter()
-    .any(|w| text.contains(w))
-    {
-        return EngineError::PullDenied(reference.to_owned());
-    }
-    if ["not found", "manifest unknown", "does not exist"]
+    if ["unauthorized", "denied", "authentication required", "no basic auth credentials"]
         .iter()
         .any(|w| text.contains(w))
     {
+        return EngineError::PullDenied(reference.to_owned());
+    }
+    if ["not found", "manifest unknown", "does not exist"].iter().any(|w| text.contains(w)) {
         return EngineError::ImageNotFound(reference.to_owned());
     }
     match classify(e) {

@@ -52,10 +52,7 @@ impl DockerEngine {
     pub async fn connect() -> Result<Self, EngineError> {
         let docker =
             Docker::connect_with_local_defaults().map_err(|e| EngineError::Unreachable(e.to_string()))?;
-        docker
-            .ping()
-            .await
-            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        docker.ping().await.map_err(|e| EngineError::Unreachable(e.to_string()))?;
         Ok(Self { docker })
     }
 
@@ -100,10 +97,7 @@ impl DockerEngine {
             .stderr(true)
             .tail(&tail.to_string())
             .build();
-        self.docker
-            .logs(id, Some(opts))
-            .map_ok(|l| l.to_string())
-            .map_err(classify)
+        self.docker.logs(id, Some(opts)).map_ok(|l| l.to_string()).map_err(classify)
     }
 
     /// Container events (die, oom, kill, destroy, start) of tinyforge-labelled containers.
@@ -123,13 +117,7 @@ impl DockerEngine {
 }
 
 fn ip_of(networks: Option<&HashMap<String, EndpointSettings>>) -> Option<std::net::IpAddr> {
-    networks?
-        .get(NETWORK)?
-        .ip_address
-        .as_deref()
-        .filter(|s| !s.is_empty())?
-        .parse()
-        .ok()
+    networks?.get(NETWORK)?.ip_address.as_deref().filter(|s| !s.is_empty())?.parse().ok()
 }
 
 #[async_trait]
@@ -177,11 +165,7 @@ impl Engine for DockerEngine {
             ..Default::default()
         };
         let opts = CreateContainerOptionsBuilder::new().name(&spec.name).build();
-        let created = self
-            .docker
-            .create_container(Some(opts), body)
-            .await
-            .map_err(classify)?;
+        let created = self.docker.create_container(Some(opts), body).await.map_err(classify)?;
         if let Err(e) = self.docker.start_container(&created.id, None).await {
             let _ = self.remove(&created.id, Duration::ZERO).await;
             return Err(classify(e));
@@ -200,12 +184,7 @@ impl Engine for DockerEngine {
             id: c.id.unwrap_or_default(),
             name: c.name.unwrap_or_default().trim_start_matches('/').to_owned(),
             image: c.image.unwrap_or_default(),
-            labels: c
-                .config
-                .and_then(|c| c.labels)
-                .unwrap_or_default()
-                .into_iter()
-                .collect(),
+            labels: c.config.and_then(|c| c.labels).unwrap_or_default().into_iter().collect(),
             running,
             ip: if running {
                 ip_of(c.network_settings.as_ref().and_then(|n| n.networks.as_ref()))
@@ -216,9 +195,7 @@ impl Engine for DockerEngine {
     }
 
     async fn remove(&self, id: &str, grace: Duration) -> Result<(), EngineError> {
-        let stop = StopContainerOptionsBuilder::new()
-            .t(grace.as_secs() as i32)
-            .build();
+        let stop = StopContainerOptionsBuilder::new().t(grace.as_secs() as i32).build();
         match self.docker.stop_container(id, Some(stop)).await.map_err(classify) {
             Ok(()) | Err(EngineError::NotFound(_)) => {}
             Err(EngineError::Other(m)) if m.contains("304") => {}
@@ -238,10 +215,7 @@ impl Engine for DockerEngine {
             None => key.to_owned(),
         };
         let filters = HashMap::from([("label", vec![label])]);
-        let opts = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
+        let opts = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
         let list = self.docker.list_containers(Some(opts)).await.map_err(classify)?;
         Ok(list
             .into_iter()
@@ -256,11 +230,7 @@ impl Engine for DockerEngine {
                         .trim_start_matches('/')
                         .to_owned(),
                     image: c.image_id.unwrap_or_default(),
-                    labels: c
-                        .labels
-                        .unwrap_or_default()
-                        .into_iter()
-                        .collect::<BTreeMap<_, _>>(),
+                    labels: c.labels.unwrap_or_default().into_iter().collect::<BTreeMap<_, _>>(),
                     running,
                     ip: if running {
                         ip_of(c.network_settings.as_ref().and_then(|n| n.networks.as_ref()))
@@ -280,13 +250,7 @@ fn image_info(i: bollard::models::ImageInspect, reference: &str) -> ImageInfo {
         _ => repo,
     };
     let digests = i.repo_digests.unwrap_or_default();
-    let repo_digest = digests
-        .iter()
-        .find(|d| d.starts_with(&format!("{repo}@")))
-        .or(digests.first())
-        .cloned();
-    ImageInfo {
-        id: i.id.unwrap_or_default(),
-        repo_digest,
-    }
+    let repo_digest =
+        digests.iter().find(|d| d.starts_with(&format!("{repo}@"))).or(digests.first()).cloned();
+    ImageInfo { id: i.id.unwrap_or_default(), repo_digest }
 }

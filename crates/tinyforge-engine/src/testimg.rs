@@ -54,10 +54,7 @@ pub fn docker_build(tag: &str, dir: &Path) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "docker build {tag}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ))
+        Err(format!("docker build {tag}: {}", String::from_utf8_lossy(&out.stderr)))
     }
 }
 

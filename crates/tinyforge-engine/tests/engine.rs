@@ -12,9 +12,7 @@ use tinyforge_plugin::ports::{ContainerSpec, Engine, EngineError};
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).await.ok()?;
     Some(out)
@@ -22,15 +20,10 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
 
 #[tokio::test]
 async fn runs_lists_and_removes_a_local_image() {
-    let engine = DockerEngine::connect()
-        .await
-        .expect("a Docker Engine is required for these tests");
+    let engine = DockerEngine::connect().await.expect("a Docker Engine is required for these tests");
     engine.ensure_network().await.unwrap();
     build_app("tf-test/engine:v1", "engine-v1", Behaviour::Healthy).unwrap();
-    let img = engine
-        .ensure_image("tf-test/engine:v1", None, false)
-        .await
-        .unwrap();
+    let img = engine.ensure_image("tf-test/engine:v1", None, false).await.unwrap();
     assert!(img.id.starts_with("sha256:"));
 
     let run_id = format!("{}", std::process::id());
@@ -56,38 +49,21 @@ async fn runs_lists_and_removes_a_local_image() {
     }
     assert!(body.unwrap().ends_with("engine-v1\n"));
 
-    let listed = engine
-        .list("tinyforge.workload", Some(&format!("engine-test-{run_id}")))
-        .await
-        .unwrap();
-    assert_eq!(
-        listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-        [c.id.as_str()]
-    );
+    let listed = engine.list("tinyforge.workload", Some(&format!("engine-test-{run_id}"))).await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [c.id.as_str()]);
     // A name clash is a conflict.
     assert!(matches!(engine.run(&spec).await, Err(EngineError::Conflict(_))));
 
     engine.remove(&c.id, Duration::from_secs(1)).await.unwrap();
     engine.remove(&c.id, Duration::from_secs(1)).await.unwrap(); // idempotent
-    assert!(matches!(
-        engine.inspect(&c.id).await,
-        Err(EngineError::NotFound(_))
-    ));
+    assert!(matches!(engine.inspect(&c.id).await, Err(EngineError::NotFound(_))));
 }
 
 #[tokio::test]
 async fn missing_image_is_classified() {
-    let engine = DockerEngine::connect()
-        .await
-        .expect("a Docker Engine is required for these tests");
-    let e = engine
-        .ensure_image("127.0.0.1:1/nope/never:1", None, false)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, EngineError::ImageNotFound(_) | EngineError::Other(_)),
-        "{e:?}"
-    );
+    let engine = DockerEngine::connect().await.expect("a Docker Engine is required for these tests");
+    let e = engine.ensure_image("127.0.0.1:1/nope/never:1", None, false).await.unwrap_err();
+    assert!(matches!(e, EngineError::ImageNotFound(_) | EngineError::Other(_)), "{e:?}");
     let (version, api) = engine.version().await.unwrap();
     assert!(!version.is_empty() && !api.is_empty());
 }

@@ -7,14 +7,16 @@ use crate::{ParseError, header};
 
 /// The JSON payload's bytes: the body itself, or the decoded `payload` form field.
 pub fn payload_bytes(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ParseError> {
-    let is_form = header(headers, "content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    let is_form = header(headers, "content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
         || body.starts_with(b"payload=");
     if !is_form {
         return Ok(body.to_vec());
     }
     for pair in body.split(|b| *b == b'&') {
         if let Some(v) = pair.strip_prefix(b"payload=") {
-            return url_decode(v).ok_or_else(|| ParseError("the form field `payload` is not valid URL encoding".into()));
+            return url_decode(v)
+                .ok_or_else(|| ParseError("the form field `payload` is not valid URL encoding".into()));
         }
     }
     Err(ParseError("a form-encoded delivery must carry a `payload` field".into()))

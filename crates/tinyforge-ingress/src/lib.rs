@@ -5,8 +5,8 @@
 
 mod detect;
 mod form;
-mod verify;
 mod vendors;
+mod verify;
 
 use http::HeaderMap;
 use serde_json::Value;
@@ -53,15 +53,24 @@ pub(crate) fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// Decodes the body (JSON, or `payload=` form) and detects the vendor.
 pub fn decode(headers: &HeaderMap, body: &[u8]) -> Result<Decoded, ParseError> {
     let payload_bytes = form::payload_bytes(headers, body)?;
-    let payload: Value = serde_json::from_slice(&payload_bytes)
-        .map_err(|e| ParseError(format!("the body is not JSON (line {}, column {}): {e}", e.line(), e.column())))?;
+    let payload: Value = serde_json::from_slice(&payload_bytes).map_err(|e| {
+        ParseError(format!("the body is not JSON (line {}, column {}): {e}", e.line(), e.column()))
+    })?;
     let vendor = detect(headers, &payload);
     let event = vendor.event_header().and_then(|h| header(headers, h)).map(str::to_owned);
-    let delivery_id = ["x-github-delivery", "x-gitea-delivery", "x-gogs-delivery", "x-request-uuid", "webhook-id", "idempotency-key", "x-gitlab-event-uuid"]
-        .iter()
-        .find_map(|h| header(headers, h))
-        .map(str::to_owned)
-        .or_else(|| vendor.body_delivery_id(&payload));
+    let delivery_id = [
+        "x-github-delivery",
+        "x-gitea-delivery",
+        "x-gogs-delivery",
+        "x-request-uuid",
+        "webhook-id",
+        "idempotency-key",
+        "x-gitlab-event-uuid",
+    ]
+    .iter()
+    .find_map(|h| header(headers, h))
+    .map(str::to_owned)
+    .or_else(|| vendor.body_delivery_id(&payload));
     Ok(Decoded { vendor, event, delivery_id, payload, payload_bytes })
 }
 

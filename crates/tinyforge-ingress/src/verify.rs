@@ -40,7 +40,13 @@ fn eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `prefix` + lower-case hex HMAC-SHA256(secret, msg) in header `name`.
-fn hex_sig(h: &HeaderMap, name: &'static str, prefix: &str, secret: &str, msg: &[u8]) -> Result<(), SignatureError> {
+fn hex_sig(
+    h: &HeaderMap,
+    name: &'static str,
+    prefix: &str,
+    secret: &str,
+    msg: &[u8],
+) -> Result<(), SignatureError> {
     let got = header(h, name).ok_or(SignatureError::Missing(name))?;
     let hex_part = got.strip_prefix(prefix).ok_or(SignatureError::Mismatch(name))?;
     if hex_part.is_empty() {
@@ -75,7 +81,11 @@ fn standard_webhooks(h: &HeaderMap, secret: &str, body: &[u8], now: i64) -> Resu
 fn authorization(h: &HeaderMap, secret: &str) -> Result<(), SignatureError> {
     let got = header(h, "authorization").ok_or(SignatureError::Missing("Authorization"))?;
     let got = got.strip_prefix("Bearer ").unwrap_or(got);
-    if eq(got.as_bytes(), secret.as_bytes()) { Ok(()) } else { Err(SignatureError::Mismatch("Authorization")) }
+    if eq(got.as_bytes(), secret.as_bytes()) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch("Authorization"))
+    }
 }
 
 /// Verifies `d` (raw body `raw`) against the trigger's signing `secret`, at unix time `now`.
@@ -90,11 +100,17 @@ pub fn verify(d: &Decoded, h: &HeaderMap, raw: &[u8], secret: &str, now: i64) ->
         Vendor::GitLab if header(h, "webhook-signature").is_some() => standard_webhooks(h, secret, raw, now),
         Vendor::GitLab => {
             let got = header(h, "x-gitlab-token").ok_or(SignatureError::Missing("X-Gitlab-Token"))?;
-            if eq(got.as_bytes(), secret.as_bytes()) { Ok(()) } else { Err(SignatureError::Mismatch("X-Gitlab-Token")) }
+            if eq(got.as_bytes(), secret.as_bytes()) {
+                Ok(())
+            } else {
+                Err(SignatureError::Mismatch("X-Gitlab-Token"))
+            }
         }
         Vendor::Generic if header(h, "webhook-signature").is_some() => standard_webhooks(h, secret, raw, now),
         Vendor::Generic => hex_sig(h, "x-hub-signature-256", "sha256=", secret, raw),
-        Vendor::Distribution | Vendor::Harbor | Vendor::HarborCloudEvents | Vendor::Ecr => authorization(h, secret),
+        Vendor::Distribution | Vendor::Harbor | Vendor::HarborCloudEvents | Vendor::Ecr => {
+            authorization(h, secret)
+        }
         Vendor::DockerHub => Err(SignatureError::Unsupported("Docker Hub")),
         Vendor::Quay => Err(SignatureError::Unsupported("Quay")),
     }

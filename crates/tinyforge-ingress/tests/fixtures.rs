@@ -18,7 +18,10 @@ fn headers(file: &Path) -> HeaderMap {
     let text = std::fs::read_to_string(format!("{}.headers", file.display())).unwrap();
     for line in text.lines().filter(|l| !l.starts_with('#') && l.contains(':')) {
         let (k, v) = line.split_once(':').unwrap();
-        h.append(HeaderName::from_bytes(k.trim().as_bytes()).unwrap(), HeaderValue::from_str(v.trim()).unwrap());
+        h.append(
+            HeaderName::from_bytes(k.trim().as_bytes()).unwrap(),
+            HeaderValue::from_str(v.trim()).unwrap(),
+        );
     }
     h
 }
@@ -89,7 +92,11 @@ fn every_fixture_normalises_as_the_manifest_says() {
                 assert_eq!(i.digest, get("digest").and_then(opt), "{file}");
             }
             (InboundEvent::Manual(m), "manual") => {
-                assert_eq!(m.reference, get("sha").and_then(opt).or(get("branch").map(str::to_owned)), "{file}");
+                assert_eq!(
+                    m.reference,
+                    get("sha").and_then(opt).or(get("branch").map(str::to_owned)),
+                    "{file}"
+                );
             }
             (e, k) => panic!("{file}: expected {k}, got {e:?}"),
         }
@@ -135,18 +142,31 @@ fn set(h: &mut HeaderMap, k: &'static str, v: String) {
 fn signatures_per_vendor_scheme() {
     // GitHub signs the raw body, form bodies included.
     for f in ["github/push-force.json", "github/push-form-urlencoded.form"] {
-        check(f, |h, raw, _| set(h, "x-hub-signature-256", format!("sha256={}", sign_hex(SECRET, raw)))).unwrap();
-        let e = check(f, |h, raw, _| set(h, "x-hub-signature-256", format!("sha256={}", sign_hex("wrong", raw)))).unwrap_err();
+        check(f, |h, raw, _| set(h, "x-hub-signature-256", format!("sha256={}", sign_hex(SECRET, raw))))
+            .unwrap();
+        let e =
+            check(f, |h, raw, _| set(h, "x-hub-signature-256", format!("sha256={}", sign_hex("wrong", raw))))
+                .unwrap_err();
         assert_eq!(e, SignatureError::Mismatch("x-hub-signature-256"));
         assert_eq!(check(f, |_, _, _| {}).unwrap_err(), SignatureError::Missing("x-hub-signature-256"));
     }
     // Gitea signs the JSON payload, not the form body.
-    check("gitea/push-form-urlencoded.form", |h, _, json| set(h, "x-gitea-signature", sign_hex(SECRET, json))).unwrap();
-    let e = check("gitea/push-form-urlencoded.form", |h, raw, _| set(h, "x-gitea-signature", sign_hex(SECRET, raw))).unwrap_err();
+    check("gitea/push-form-urlencoded.form", |h, _, json| {
+        set(h, "x-gitea-signature", sign_hex(SECRET, json))
+    })
+    .unwrap();
+    let e = check("gitea/push-form-urlencoded.form", |h, raw, _| {
+        set(h, "x-gitea-signature", sign_hex(SECRET, raw))
+    })
+    .unwrap_err();
     assert_eq!(e, SignatureError::Mismatch("x-gitea-signature"));
-    check("forgejo/create-tag.json", |h, _, json| set(h, "x-forgejo-signature", sign_hex(SECRET, json))).unwrap();
+    check("forgejo/create-tag.json", |h, _, json| set(h, "x-forgejo-signature", sign_hex(SECRET, json)))
+        .unwrap();
     // Bitbucket: sha256= over the raw body.
-    check("bitbucket/repo-push.json", |h, raw, _| set(h, "x-hub-signature", format!("sha256={}", sign_hex(SECRET, raw)))).unwrap();
+    check("bitbucket/repo-push.json", |h, raw, _| {
+        set(h, "x-hub-signature", format!("sha256={}", sign_hex(SECRET, raw)))
+    })
+    .unwrap();
     // GitLab: the token verbatim, or Standard Webhooks.
     check("gitlab/push-docs.json", |h, _, _| set(h, "x-gitlab-token", SECRET.into())).unwrap();
     assert!(check("gitlab/push-docs.json", |h, _, _| set(h, "x-gitlab-token", "nope".into())).is_err());
@@ -165,7 +185,11 @@ fn signatures_per_vendor_scheme() {
             let _ = key;
             set(h, "webhook-id", "msg_1".into());
             set(h, "webhook-timestamp", ts.to_string());
-            set(h, "webhook-signature", format!("v1,bogus v1,{}", base64::engine::general_purpose::STANDARD.encode(mac)));
+            set(
+                h,
+                "webhook-signature",
+                format!("v1,bogus v1,{}", base64::engine::general_purpose::STANDARD.encode(mac)),
+            );
         }
     };
     // The secret is not valid base64, so its raw bytes are the key.
@@ -173,10 +197,16 @@ fn signatures_per_vendor_scheme() {
     check("gitlab/push-docs.json", std_sig(now)).unwrap();
     assert_eq!(check("gitlab/push-docs.json", std_sig(now - 3600)).unwrap_err(), SignatureError::Stale);
     // Registries: the configured Authorization value.
-    check("distribution/push-manifest-tagged.json", |h, _, _| set(h, "authorization", format!("Bearer {SECRET}"))).unwrap();
+    check("distribution/push-manifest-tagged.json", |h, _, _| {
+        set(h, "authorization", format!("Bearer {SECRET}"))
+    })
+    .unwrap();
     assert!(check("distribution/push-manifest-tagged.json", |_, _, _| {}).is_err());
     // Docker Hub cannot sign: a signing secret on its trigger is a configuration error.
-    assert_eq!(check("dockerhub/push-docs.json", |_, _, _| {}).unwrap_err(), SignatureError::Unsupported("Docker Hub"));
+    assert_eq!(
+        check("dockerhub/push-docs.json", |_, _, _| {}).unwrap_err(),
+        SignatureError::Unsupported("Docker Hub")
+    );
 }
 
 #[test]
@@ -230,10 +260,21 @@ fn any_json() -> impl Strategy<Value = serde_json::Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
             prop::collection::btree_map(
-                prop_oneof![Just("ref".to_owned()), Just("after".to_owned()), Just("repository".to_owned()), Just("full_name".to_owned()),
-                    Just("events".to_owned()), Just("push".to_owned()), Just("changes".to_owned()), Just("new".to_owned()), "[a-z_]{1,8}".prop_map(String::from)],
-                inner, 0..5
-            ).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                prop_oneof![
+                    Just("ref".to_owned()),
+                    Just("after".to_owned()),
+                    Just("repository".to_owned()),
+                    Just("full_name".to_owned()),
+                    Just("events".to_owned()),
+                    Just("push".to_owned()),
+                    Just("changes".to_owned()),
+                    Just("new".to_owned()),
+                    "[a-z_]{1,8}".prop_map(String::from)
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
         ]
     })
 }

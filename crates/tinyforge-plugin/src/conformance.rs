@@ -25,16 +25,9 @@ fn break_sample(schema: &Value, sample: &Value) -> (Value, String) {
         .and_then(|p| p.get(field))
         .and_then(|f| f.get("type"))
         .is_some_and(|t| t == "string" || t.as_array().is_some_and(|a| a.contains(&json!("string"))));
-    let wrong = if is_string {
-        json!(12345)
-    } else {
-        json!("not-a-valid-value")
-    };
+    let wrong = if is_string { json!(12345) } else { json!("not-a-valid-value") };
     let mut broken = sample.clone();
-    broken
-        .as_object_mut()
-        .expect("a sample config is a JSON object")
-        .insert(field.to_owned(), wrong);
+    broken.as_object_mut().expect("a sample config is a JSON object").insert(field.to_owned(), wrong);
     (broken, field.to_owned())
 }
 

@@ -17,10 +17,7 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error about the field at `field` (a JSON path).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 

@@ -19,10 +19,7 @@ fn as_object<'a>(v: &'a Value, which: &'static str) -> Result<Option<&'a Map<Str
     match v {
         Value::Null => Ok(None),
         Value::Object(m) => Ok(Some(m)),
-        other => Err(MergeError {
-            which,
-            got: type_name(other),
-        }),
+        other => Err(MergeError { which, got: type_name(other) }),
     }
 }
 
@@ -51,11 +48,7 @@ pub fn merge_config(trigger: &Value, binding: &Value) -> Result<Value, MergeErro
 
 /// A copy of `workload` carrying the effective trigger kind and config.
 pub fn with_effective_trigger(workload: &Workload, kind: &str, merged: Value) -> Workload {
-    Workload {
-        trigger_kind: Some(kind.to_owned()),
-        trigger_config: merged,
-        ..workload.clone()
-    }
+    Workload { trigger_kind: Some(kind.to_owned()), trigger_config: merged, ..workload.clone() }
 }
 
 #[cfg(test)]
@@ -98,15 +91,9 @@ mod tests {
     #[test]
     fn non_objects_rejected_clearly() {
         let e = merge_config(&json!([1]), &json!({})).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "trigger config must be a JSON object, got an array"
-        );
+        assert_eq!(e.to_string(), "trigger config must be a JSON object, got an array");
         let e = merge_config(&json!({}), &json!("x")).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "binding config must be a JSON object, got a string"
-        );
+        assert_eq!(e.to_string(), "binding config must be a JSON object, got a string");
         assert_eq!(merge_config(&Value::Null, &Value::Null).unwrap(), json!({}));
     }
 

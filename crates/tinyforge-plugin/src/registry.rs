@@ -91,10 +91,7 @@ fn index<T: ?Sized>(
     for item in items {
         let k = kind(&item);
         if map.insert(k, item).is_some() {
-            return Err(RegistryError::Duplicate {
-                what,
-                kind: k.to_owned(),
-            });
+            return Err(RegistryError::Duplicate { what, kind: k.to_owned() });
         }
     }
     Ok(map)
@@ -131,22 +128,14 @@ impl Registry {
     pub fn source_kinds(&self) -> Vec<KindInfo> {
         self.sources
             .values()
-            .map(|s| KindInfo {
-                kind: s.kind(),
-                schema: s.schema(),
-                sample: s.sample(),
-            })
+            .map(|s| KindInfo { kind: s.kind(), schema: s.schema(), sample: s.sample() })
             .collect()
     }
     /// Every trigger kind with schema and sample, sorted by kind.
     pub fn trigger_kinds(&self) -> Vec<KindInfo> {
         self.triggers
             .values()
-            .map(|t| KindInfo {
-                kind: t.kind(),
-                schema: t.schema(),
-                sample: t.sample(),
-            })
+            .map(|t| KindInfo { kind: t.kind(), schema: t.schema(), sample: t.sample() })
             .collect()
     }
 }

@@ -24,11 +24,7 @@ pub fn parse_config<T: DeserializeOwned>(raw: &Value) -> Result<T, ConfigError> 
         if let Some(rest) = message.strip_prefix("missing field `")
             && let Some(name) = rest.split('`').next()
         {
-            field = if field.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{field}.{name}")
-            };
+            field = if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
         }
         ConfigError::new(field, message)
     })
@@ -122,16 +118,10 @@ pub fn check_schema(schema: &Value) -> Result<(), Vec<String>> {
         problems.push("root: `type` must be \"object\"".to_owned());
     }
     check_node(schema, schema, "#", &mut problems);
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
+    if problems.is_empty() { Ok(()) } else { Err(problems) }
 }
 
-const TYPES: [&str; 7] = [
-    "object", "array", "string", "number", "integer", "boolean", "null",
-];
+const TYPES: [&str; 7] = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
 fn check_node(root: &Value, node: &Value, at: &str, problems: &mut Vec<String>) {
     let Some(obj) = node.as_object() else {
@@ -152,26 +142,16 @@ fn check_node(root: &Value, node: &Value, at: &str, problems: &mut Vec<String>) 
         Some(other) => problems.push(format!("{at}: unknown `type` {other}")),
     }
     let props = obj.get("properties").and_then(Value::as_object);
-    for req in obj
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if !req
-            .as_str()
-            .is_some_and(|k| props.is_some_and(|p| p.contains_key(k)))
-        {
+    for req in obj.get("required").and_then(Value::as_array).into_iter().flatten() {
+        if !req.as_str().is_some_and(|k| props.is_some_and(|p| p.contains_key(k))) {
             problems.push(format!("{at}: required key {req} is not among `properties`"));
         }
     }
     for (k, sub) in props.into_iter().flatten() {
         let here = format!("{at}/properties/{k}");
-        if sub
-            .get("description")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+        // A tag discriminator (`const`) is documented by its variant's own description.
+        let is_tag = sub.get("const").is_some();
+        if !is_tag && sub.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
             problems.push(format!("{here}: undocumented field (add a `///` comment)"));
         }
         check_node(root, sub, &here, problems);
@@ -183,13 +163,7 @@ fn check_node(root: &Value, node: &Value, at: &str, problems: &mut Vec<String>) 
         check_node(root, items, &format!("{at}/items"), problems);
     }
     for key in ["anyOf", "oneOf", "allOf"] {
-        for (i, alt) in obj
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, alt) in obj.get(key).and_then(Value::as_array).into_iter().flatten().enumerate() {
             check_node(root, alt, &format!("{at}/{key}/{i}"), problems);
         }
     }

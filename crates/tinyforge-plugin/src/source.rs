@@ -120,12 +120,9 @@ pub(crate) async fn within<T>(
     deadline: Duration,
     fut: impl std::future::Future<Output = Result<T, PluginError>>,
 ) -> Result<T, PluginError> {
-    tokio::time::timeout(deadline, fut).await.unwrap_or_else(|_| {
-        Err(PluginError::Deadline {
-            step: step.to_owned(),
-            after: deadline,
-        })
-    })
+    tokio::time::timeout(deadline, fut)
+        .await
+        .unwrap_or_else(|_| Err(PluginError::Deadline { step: step.to_owned(), after: deadline }))
 }
 
 #[async_trait]
@@ -169,11 +166,6 @@ impl<S: TypedSource> Source for SourceAdapter<S> {
         deadline: Duration,
     ) -> Result<ReconcileReport, PluginError> {
         let cfg = self.config(&workload.source_config)?;
-        within(
-            "reconcile",
-            deadline,
-            self.0.reconcile(deps, workload, &cfg, current),
-        )
-        .await
+        within("reconcile", deadline, self.0.reconcile(deps, workload, &cfg, current)).await
     }
 }

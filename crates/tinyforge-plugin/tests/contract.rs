@@ -31,10 +31,7 @@ impl TypedTrigger for Echo {
         self.0
     }
     fn sample(&self) -> EchoConfig {
-        EchoConfig {
-            branch: "main".into(),
-            delay_ms: 0,
-        }
+        EchoConfig { branch: "main".into(), delay_ms: 0 }
     }
     fn check(&self, c: &EchoConfig) -> Result<(), ConfigError> {
         if c.branch.is_empty() {
@@ -52,10 +49,7 @@ impl TypedTrigger for Echo {
         match e {
             InboundEvent::GitPush(p) if p.branch == c.branch => {
                 Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
-                    target: Target {
-                        commit: Some(p.commit.clone()),
-                        ..Default::default()
-                    },
+                    target: Target { commit: Some(p.commit.clone()), ..Default::default() },
                     event: e.clone(),
                     triggered_by: "trigger:echo".into(),
                     deployment_id: String::new(),
@@ -92,12 +86,7 @@ fn push(branch: &str) -> InboundEvent {
 
 #[test]
 fn duplicate_kind_stops_boot() {
-    let e = RegistryBuilder::new()
-        .trigger(Echo("echo"))
-        .trigger(Echo("echo"))
-        .build()
-        .err()
-        .unwrap();
+    let e = RegistryBuilder::new().trigger(Echo("echo")).trigger(Echo("echo")).build().err().unwrap();
     assert_eq!(
         e.to_string(),
         "duplicate trigger kind `echo`: two plugins claim it; remove one from the builtin list"
@@ -106,20 +95,10 @@ fn duplicate_kind_stops_boot() {
 
 #[test]
 fn unknown_kind_names_known_ones() {
-    let r = RegistryBuilder::new()
-        .trigger(Echo("echo"))
-        .trigger(Echo("alpha"))
-        .build()
-        .unwrap();
+    let r = RegistryBuilder::new().trigger(Echo("echo")).trigger(Echo("alpha")).build().unwrap();
     let e = r.trigger("nope").err().unwrap();
-    assert_eq!(
-        e.to_string(),
-        "unknown trigger kind `nope`; known kinds: alpha, echo"
-    );
-    assert_eq!(
-        r.trigger_kinds().iter().map(|k| k.kind).collect::<Vec<_>>(),
-        ["alpha", "echo"]
-    );
+    assert_eq!(e.to_string(), "unknown trigger kind `nope`; known kinds: alpha, echo");
+    assert_eq!(r.trigger_kinds().iter().map(|k| k.kind).collect::<Vec<_>>(), ["alpha", "echo"]);
 }
 
 #[tokio::test]
@@ -127,11 +106,7 @@ async fn typed_match_and_deadline() {
     let r = RegistryBuilder::new().trigger(Echo("echo")).build().unwrap();
     let t = r.trigger("echo").unwrap();
     let w = workload(json!({"branch": "main"}));
-    match t
-        .matches(&w, &push("main"), Duration::from_secs(1))
-        .await
-        .unwrap()
-    {
+    match t.matches(&w, &push("main"), Duration::from_secs(1)).await.unwrap() {
         MatchOutcome::Deploy(i) => assert_eq!(i.target.commit.as_deref(), Some("abc")),
         other => panic!("{other:?}"),
     }
@@ -140,16 +115,10 @@ async fn typed_match_and_deadline() {
         MatchOutcome::Skip("branch")
     );
     let slow = workload(json!({"branch": "main", "delay_ms": 500}));
-    let e = t
-        .matches(&slow, &push("main"), Duration::from_millis(50))
-        .await
-        .unwrap_err();
+    let e = t.matches(&slow, &push("main"), Duration::from_millis(50)).await.unwrap_err();
     assert!(matches!(e, PluginError::Deadline { .. }), "{e}");
     let bad = workload(json!({"branch": ""}));
-    let e = t
-        .matches(&bad, &push("main"), Duration::from_secs(1))
-        .await
-        .unwrap_err();
+    let e = t.matches(&bad, &push("main"), Duration::from_secs(1)).await.unwrap_err();
     assert!(e.to_string().contains("branch: must not be empty"), "{e}");
 }
 

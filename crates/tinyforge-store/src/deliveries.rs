@@ -97,9 +97,7 @@ impl Store {
             "SELECT id, trigger_id, vendor, vendor_delivery_id, event, headers, verdict, summary, received_at, body
              FROM webhook_deliveries WHERE trigger_id = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2",
         )?;
-        let rows = st
-            .query_map(params![trigger_id, limit], drow)?
-            .collect::<Result<_, _>>()?;
+        let rows = st.query_map(params![trigger_id, limit], drow)?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
 

@@ -96,10 +96,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeploymentRow> {
         triggered_by: r.get(4)?,
         source_config: json_col(r.get(5)?),
         version: r.get(6)?,
-        outcome: r
-            .get::<_, Option<String>>(7)?
-            .map(json_col)
-            .unwrap_or(Value::Null),
+        outcome: r.get::<_, Option<String>>(7)?.map(json_col).unwrap_or(Value::Null),
         error: r.get(8)?,
         queued_at: r.get(9)?,
         started_at: r.get(10)?,
@@ -159,11 +156,7 @@ impl Store {
             "UPDATE deployments SET status = 'running', started_at = ?2 WHERE id = ?1",
             params![id, now()],
         )?;
-        let r = tx.query_row(
-            &format!("SELECT {COLS} FROM deployments WHERE id = ?1"),
-            [&id],
-            row,
-        )?;
+        let r = tx.query_row(&format!("SELECT {COLS} FROM deployments WHERE id = ?1"), [&id], row)?;
         tx.commit()?;
         Ok(Some(r))
     }
@@ -188,16 +181,9 @@ impl Store {
     /// One deployment.
     pub fn deployment(&self, id: &str) -> Result<DeploymentRow, StoreError> {
         self.db()
-            .query_row(
-                &format!("SELECT {COLS} FROM deployments WHERE id = ?1"),
-                [id],
-                row,
-            )
+            .query_row(&format!("SELECT {COLS} FROM deployments WHERE id = ?1"), [id], row)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "deployment",
-                id: id.to_owned(),
-            })
+            .ok_or_else(|| StoreError::NotFound { what: "deployment", id: id.to_owned() })
     }
 
     /// A workload's deployments, newest first.
@@ -206,9 +192,7 @@ impl Store {
         let mut st = db.prepare(&format!(
             "SELECT {COLS} FROM deployments WHERE workload_id = ?1 ORDER BY queued_at DESC, id DESC LIMIT ?2"
         ))?;
-        let rows = st
-            .query_map(params![workload_id, limit], row)?
-            .collect::<Result<_, _>>()?;
+        let rows = st.query_map(params![workload_id, limit], row)?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
@@ -231,9 +215,7 @@ impl Store {
     pub fn interrupt_running_deployments(&self) -> Result<Vec<DeploymentRow>, StoreError> {
         let rows: Vec<DeploymentRow> = {
             let db = self.db();
-            let mut st = db.prepare(&format!(
-                "SELECT {COLS} FROM deployments WHERE status = 'running'"
-            ))?;
+            let mut st = db.prepare(&format!("SELECT {COLS} FROM deployments WHERE status = 'running'"))?;
             st.query_map([], row)?.collect::<Result<_, _>>()?
         };
         self.db().execute(

@@ -87,10 +87,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&conn)?;
-        Ok(Self {
-            conn: Mutex::new(conn),
-            sealer,
-        })
+        Ok(Self { conn: Mutex::new(conn), sealer })
     }
 
     /// The sealer this store seals with.

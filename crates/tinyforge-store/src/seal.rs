@@ -22,17 +22,13 @@ pub struct Sealer {
 /// Fills `buf` from the OS random source.
 pub fn random_bytes(buf: &mut [u8]) {
     use rand::TryRng as _;
-    rand::rngs::SysRng
-        .try_fill_bytes(buf)
-        .expect("the OS random source is available");
+    rand::rngs::SysRng.try_fill_bytes(buf).expect("the OS random source is available");
 }
 
 impl Sealer {
     /// A sealer over a raw 32-byte key.
     pub fn new(key: [u8; 32]) -> Self {
-        Self {
-            cipher: XChaCha20Poly1305::new(&key.into()),
-        }
+        Self { cipher: XChaCha20Poly1305::new(&key.into()) }
     }
 
     /// The key from `env_key` (hex) when given, else from `<data_dir>/enc.key`, created (0600) with
@@ -55,9 +51,8 @@ impl Sealer {
             }
         };
         let raw = hex::decode(hex_key.trim()).map_err(|_| bad("the key must be 64 hex characters"))?;
-        let key: [u8; 32] = raw
-            .try_into()
-            .map_err(|_| bad("the key must be 32 bytes (64 hex characters)"))?;
+        let key: [u8; 32] =
+            raw.try_into().map_err(|_| bad("the key must be 32 bytes (64 hex characters)"))?;
         Ok(Self::new(key))
     }
 
@@ -79,10 +74,7 @@ impl Sealer {
         let bad = || {
             StoreError::Key("a sealed value does not open with this key (wrong TINYFORGE_ENC_KEY?)".into())
         };
-        let raw = sealed
-            .strip_prefix(PREFIX)
-            .and_then(|b| B64.decode(b).ok())
-            .ok_or_else(bad)?;
+        let raw = sealed.strip_prefix(PREFIX).and_then(|b| B64.decode(b).ok()).ok_or_else(bad)?;
         if raw.len() < 24 {
             return Err(bad());
         }
@@ -102,11 +94,7 @@ impl Sealer {
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(bytes)
 }
 
@@ -133,10 +121,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
         let s1 = Sealer::load(None, d.path()).unwrap();
-        let mode = std::fs::metadata(d.path().join("enc.key"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(d.path().join("enc.key")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let s2 = Sealer::load(None, d.path()).unwrap();
         assert_eq!(s2.open(&s1.seal("x")).unwrap(), "x");

@@ -18,9 +18,7 @@ impl Store {
 
     /// Whether any token exists (first start creates the admin one).
     pub fn has_tokens(&self) -> Result<bool, StoreError> {
-        Ok(self
-            .db()
-            .query_row("SELECT EXISTS (SELECT 1 FROM api_tokens)", [], |r| r.get(0))?)
+        Ok(self.db().query_row("SELECT EXISTS (SELECT 1 FROM api_tokens)", [], |r| r.get(0))?)
     }
 
     /// The name of the token `token`, if it is one of ours.

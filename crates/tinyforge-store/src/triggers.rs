@@ -85,15 +85,7 @@ impl Store {
             .execute(
                 "INSERT INTO triggers (id, name, kind, config, secret_hash, signing_secret, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    id,
-                    name,
-                    kind,
-                    config.to_string(),
-                    hash_secret(url_secret),
-                    sealed,
-                    now()
-                ],
+                params![id, name, kind, config.to_string(), hash_secret(url_secret), sealed, now()],
             )
             .map_err(|e| conflict(e, || format!("a trigger named `{name}` already exists")))?;
         self.trigger(&id)
@@ -109,10 +101,7 @@ impl Store {
             )
             .map_err(|e| conflict(e, || format!("a trigger named `{name}` already exists")))?;
         if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "trigger",
-                id: id.to_owned(),
-            });
+            return Err(StoreError::NotFound { what: "trigger", id: id.to_owned() });
         }
         self.trigger(id)
     }
@@ -122,10 +111,7 @@ impl Store {
         self.db()
             .query_row(&format!("SELECT {TCOLS} FROM triggers WHERE id = ?1"), [id], trow)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "trigger",
-                id: id.to_owned(),
-            })
+            .ok_or_else(|| StoreError::NotFound { what: "trigger", id: id.to_owned() })
     }
 
     /// The trigger whose URL secret is `secret` (looked up by hash: the cost does not depend on
@@ -162,20 +148,14 @@ impl Store {
     /// Deletes a trigger and its bindings.
     pub fn delete_trigger(&self, id: &str) -> Result<(), StoreError> {
         match self.db().execute("DELETE FROM triggers WHERE id = ?1", [id])? {
-            0 => Err(StoreError::NotFound {
-                what: "trigger",
-                id: id.to_owned(),
-            }),
+            0 => Err(StoreError::NotFound { what: "trigger", id: id.to_owned() }),
             _ => Ok(()),
         }
     }
 
     /// Records the last cron tick handled for a trigger.
     pub fn set_trigger_fired(&self, id: &str, at: &str) -> Result<(), StoreError> {
-        self.db().execute(
-            "UPDATE triggers SET last_fired_at = ?2 WHERE id = ?1",
-            params![id, at],
-        )?;
+        self.db().execute("UPDATE triggers SET last_fired_at = ?2 WHERE id = ?1", params![id, at])?;
         Ok(())
     }
 
@@ -193,14 +173,7 @@ impl Store {
         self.db()
             .execute(
                 &format!("INSERT INTO workload_trigger_bindings ({BCOLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-                params![
-                    id,
-                    workload_id,
-                    trigger_id,
-                    enabled,
-                    binding_config.to_string(),
-                    now()
-                ],
+                params![id, workload_id, trigger_id, enabled, binding_config.to_string(), now()],
             )
             .map_err(|e| conflict(e, || "this workload is already bound to this trigger".to_owned()))?;
         self.binding(&id)
@@ -218,10 +191,7 @@ impl Store {
             params![id, enabled, binding_config.to_string()],
         )?;
         if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "binding",
-                id: id.to_owned(),
-            });
+            return Err(StoreError::NotFound { what: "binding", id: id.to_owned() });
         }
         self.binding(id)
     }
@@ -229,16 +199,9 @@ impl Store {
     /// One binding by id.
     pub fn binding(&self, id: &str) -> Result<BindingRow, StoreError> {
         self.db()
-            .query_row(
-                &format!("SELECT {BCOLS} FROM workload_trigger_bindings WHERE id = ?1"),
-                [id],
-                brow,
-            )
+            .query_row(&format!("SELECT {BCOLS} FROM workload_trigger_bindings WHERE id = ?1"), [id], brow)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "binding",
-                id: id.to_owned(),
-            })
+            .ok_or_else(|| StoreError::NotFound { what: "binding", id: id.to_owned() })
     }
 
     /// Bindings, filtered by workload and/or trigger.
@@ -252,22 +215,14 @@ impl Store {
             "SELECT {BCOLS} FROM workload_trigger_bindings
              WHERE (?1 IS NULL OR workload_id = ?1) AND (?2 IS NULL OR trigger_id = ?2) ORDER BY created_at"
         ))?;
-        let rows = st
-            .query_map(params![workload_id, trigger_id], brow)?
-            .collect::<Result<_, _>>()?;
+        let rows = st.query_map(params![workload_id, trigger_id], brow)?.collect::<Result<_, _>>()?;
         Ok(rows)
     }
 
     /// Deletes a binding.
     pub fn delete_binding(&self, id: &str) -> Result<(), StoreError> {
-        match self
-            .db()
-            .execute("DELETE FROM workload_trigger_bindings WHERE id = ?1", [id])?
-        {
-            0 => Err(StoreError::NotFound {
-                what: "binding",
-                id: id.to_owned(),
-            }),
+        match self.db().execute("DELETE FROM workload_trigger_bindings WHERE id = ?1", [id])? {
+            0 => Err(StoreError::NotFound { what: "binding", id: id.to_owned() }),
             _ => Ok(()),
         }
     }

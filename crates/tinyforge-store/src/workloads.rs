@@ -81,10 +81,7 @@ impl Store {
                 )
                 .map_err(|e| conflict(e, || format!("a workload named `{name}` already exists")))?;
             if n == 0 {
-                return Err(StoreError::NotFound {
-                    what: "workload",
-                    id: id.to_owned(),
-                });
+                return Err(StoreError::NotFound { what: "workload", id: id.to_owned() });
             }
             if let Some(env) = env {
                 tx.execute("DELETE FROM workload_env WHERE workload_id = ?1", [id])?;
@@ -99,11 +96,7 @@ impl Store {
         let mut st =
             tx.prepare("INSERT INTO workload_env (workload_id, key, value, secret) VALUES (?1, ?2, ?3, ?4)")?;
         for e in env {
-            let value = if e.secret {
-                self.sealer.seal(&e.value)
-            } else {
-                e.value.clone()
-            };
+            let value = if e.secret { self.sealer.seal(&e.value) } else { e.value.clone() };
             st.execute(params![id, e.key, value, e.secret])
                 .map_err(|err| conflict(err, || format!("env key `{}` appears twice", e.key)))?;
         }
@@ -115,10 +108,7 @@ impl Store {
         self.db()
             .query_row(&format!("SELECT {COLS} FROM workloads WHERE id = ?1"), [id], row)
             .optional()?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "workload",
-                id: id.to_owned(),
-            })
+            .ok_or_else(|| StoreError::NotFound { what: "workload", id: id.to_owned() })
     }
 
     /// Every workload, by name.
@@ -132,10 +122,7 @@ impl Store {
     /// Deletes a workload (its env, bindings and history go with it).
     pub fn delete_workload(&self, id: &str) -> Result<(), StoreError> {
         match self.db().execute("DELETE FROM workloads WHERE id = ?1", [id])? {
-            0 => Err(StoreError::NotFound {
-                what: "workload",
-                id: id.to_owned(),
-            }),
+            0 => Err(StoreError::NotFound { what: "workload", id: id.to_owned() }),
             _ => Ok(()),
         }
     }
@@ -172,13 +159,7 @@ impl Store {
         let mut st =
             db.prepare("SELECT key, value, secret FROM workload_env WHERE workload_id = ?1 ORDER BY key")?;
         let rows = st
-            .query_map([id], |r| {
-                Ok(EnvVar {
-                    key: r.get(0)?,
-                    value: r.get(1)?,
-                    secret: r.get(2)?,
-                })
-            })?
+            .query_map([id], |r| Ok(EnvVar { key: r.get(0)?, value: r.get(1)?, secret: r.get(2)? }))?
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }

@@ -14,32 +14,14 @@ fn secrets_never_in_plain_in_the_database_file() {
     let d = tempfile::tempdir().unwrap();
     let s = open(d.path());
     let env = [
-        EnvVar {
-            key: "DB_PASSWORD".into(),
-            value: "correct-horse-battery-staple".into(),
-            secret: true,
-        },
-        EnvVar {
-            key: "MODE".into(),
-            value: "production-mode".into(),
-            secret: false,
-        },
+        EnvVar { key: "DB_PASSWORD".into(), value: "correct-horse-battery-staple".into(), secret: true },
+        EnvVar { key: "MODE".into(), value: "production-mode".into(), secret: false },
     ];
     let cfg = json!({"image": "x", "registry_auth": {"password": s.sealer().seal("registry-pass-0xC0FFEE")}});
     let w = s.insert_workload("app", "image", &cfg, &env).unwrap();
-    s.insert_trigger(
-        "t",
-        "git",
-        &json!({}),
-        "url-secret-ABCDEF123",
-        Some("signing-secret-XYZ987"),
-    )
-    .unwrap();
+    s.insert_trigger("t", "git", &json!({}), "url-secret-ABCDEF123", Some("signing-secret-XYZ987")).unwrap();
     s.create_token("admin").unwrap();
-    assert_eq!(
-        s.env_opened(&w.id).unwrap()[0].value,
-        "correct-horse-battery-staple"
-    );
+    assert_eq!(s.env_opened(&w.id).unwrap()[0].value, "correct-horse-battery-staple");
     assert_eq!(s.env_masked(&w.id).unwrap()[0].value, "");
     drop(s);
     let mut bytes = std::fs::read(d.path().join("tinyforge.db")).unwrap();
@@ -55,10 +37,7 @@ fn secrets_never_in_plain_in_the_database_file() {
     ] {
         assert!(!hay.contains(secret), "{secret} is in the database file in plain");
     }
-    assert!(
-        hay.contains("production-mode"),
-        "the scan itself must see plain values"
-    );
+    assert!(hay.contains("production-mode"), "the scan itself must see plain values");
 }
 
 #[test]
@@ -68,19 +47,14 @@ fn names_unique_and_missing_rows_named() {
     s.insert_workload("app", "image", &json!({}), &[]).unwrap();
     let e = s.insert_workload("app", "image", &json!({}), &[]).unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)), "{e}");
-    assert_eq!(
-        s.workload("nope").unwrap_err().to_string(),
-        "workload `nope` not found"
-    );
+    assert_eq!(s.workload("nope").unwrap_err().to_string(), "workload `nope` not found");
 }
 
 #[test]
 fn trigger_found_by_url_secret_only() {
     let d = tempfile::tempdir().unwrap();
     let s = open(d.path());
-    let t = s
-        .insert_trigger("t", "git", &json!({}), "s3cret", Some("sign"))
-        .unwrap();
+    let t = s.insert_trigger("t", "git", &json!({}), "s3cret", Some("sign")).unwrap();
     let (found, signing) = s.trigger_by_url_secret("s3cret").unwrap().unwrap();
     assert_eq!(found.id, t.id);
     assert_eq!(signing.as_deref(), Some("sign"));
@@ -105,14 +79,7 @@ fn queue_supersedes_and_serialises_per_workload() {
     // a is running: the next claim is b's, not a3.
     assert_eq!(s.claim_next_deployment().unwrap().unwrap().id, b1.id);
     assert!(s.claim_next_deployment().unwrap().is_none());
-    s.finish_deployment(
-        &a1.id,
-        DeploymentStatus::Succeeded,
-        Some("sha256:1"),
-        &json!({}),
-        None,
-    )
-    .unwrap();
+    s.finish_deployment(&a1.id, DeploymentStatus::Succeeded, Some("sha256:1"), &json!({}), None).unwrap();
     assert_eq!(s.claim_next_deployment().unwrap().unwrap().id, a3.id);
     let interrupted = s.interrupt_running_deployments().unwrap();
     assert_eq!(interrupted.len(), 2);

@@ -1,7 +1,10 @@
 //! tinyforge's Trigger kinds, one folder per kind. Adding a kind = a folder + one line in
 //! [`builtin`].
 
+pub mod git;
 pub mod manual;
+mod pattern;
+pub mod registry;
 
 use std::sync::Arc;
 
@@ -9,7 +12,11 @@ use tinyforge_plugin::{Trigger, TriggerAdapter};
 
 /// Every built-in Trigger kind.
 pub fn builtin() -> Vec<Arc<dyn Trigger>> {
-    vec![Arc::new(TriggerAdapter(manual::ManualTrigger))]
+    vec![
+        Arc::new(TriggerAdapter(manual::ManualTrigger)),
+        Arc::new(TriggerAdapter(registry::RegistryTrigger)),
+        Arc::new(TriggerAdapter(git::GitTrigger)),
+    ]
 }
 
 #[cfg(test)]

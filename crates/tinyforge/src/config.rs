@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Deploys of different workloads that may run at once.
     #[arg(long, env = "TINYFORGE_MAX_PARALLEL_DEPLOYS")]
     pub max_parallel_deploys: Option<usize>,
+    /// Largest webhook body accepted, in bytes (larger: 413).
+    #[arg(long, env = "TINYFORGE_WEBHOOK_MAX_BODY")]
+    pub webhook_max_body: Option<usize>,
     /// Optional TOML file with the same keys (snake_case).
     #[arg(long, env = "TINYFORGE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -44,6 +47,7 @@ struct FileConfig {
     log_format: Option<String>,
     reconcile_interval: Option<u64>,
     max_parallel_deploys: Option<usize>,
+    webhook_max_body: Option<usize>,
 }
 
 /// Resolved settings.
@@ -55,6 +59,7 @@ pub struct Settings {
     pub json_logs: bool,
     pub reconcile_interval: u64,
     pub max_parallel_deploys: usize,
+    pub webhook_max_body: usize,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -70,35 +75,19 @@ impl ServeArgs {
             Some(p) => read_file(p)?,
             None => FileConfig::default(),
         };
-        let log_format = self
-            .log_format
-            .or(file.log_format)
-            .unwrap_or_else(|| "pretty".into());
+        let log_format = self.log_format.or(file.log_format).unwrap_or_else(|| "pretty".into());
         anyhow::ensure!(
             log_format == "pretty" || log_format == "json",
             "log format must be `pretty` or `json`, not `{log_format}`"
         );
         Ok(Settings {
-            data_dir: self
-                .data_dir
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("tinyforge-data")),
-            listen: self
-                .listen
-                .or(file.listen)
-                .unwrap_or(([127, 0, 0, 1], 8080).into()),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("tinyforge-data")),
+            listen: self.listen.or(file.listen).unwrap_or(([127, 0, 0, 1], 8080).into()),
             http: self.http.or(file.http).unwrap_or(([0, 0, 0, 0], 80).into()),
             json_logs: log_format == "json",
-            reconcile_interval: self
-                .reconcile_interval
-                .or(file.reconcile_interval)
-                .unwrap_or(300)
-                .max(1),
-            max_parallel_deploys: self
-                .max_parallel_deploys
-                .or(file.max_parallel_deploys)
-                .unwrap_or(4)
-                .max(1),
+            reconcile_interval: self.reconcile_interval.or(file.reconcile_interval).unwrap_or(300).max(1),
+            max_parallel_deploys: self.max_parallel_deploys.or(file.max_parallel_deploys).unwrap_or(4).max(1),
+            webhook_max_body: self.webhook_max_body.or(file.webhook_max_body).unwrap_or(5 << 20),
         })
     }
 }
@@ -111,11 +100,8 @@ mod tests {
     fn flags_win_over_file_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("tf.toml");
-        std::fs::write(
-            &f,
-            "listen = \"127.0.0.1:9999\"\nhttp = \"127.0.0.1:8081\"\nlog_format = \"json\"\n",
-        )
-        .unwrap();
+        std::fs::write(&f, "listen = \"127.0.0.1:9999\"\nhttp = \"127.0.0.1:8081\"\nlog_format = \"json\"\n")
+            .unwrap();
         let s = ServeArgs {
             config: Some(f.clone()),
             http: Some("127.0.0.1:7000".parse().unwrap()),
@@ -128,12 +114,7 @@ mod tests {
         assert!(s.json_logs);
         assert_eq!(s.reconcile_interval, 300);
         std::fs::write(&f, "lissen = 1\n").unwrap();
-        let e = ServeArgs {
-            config: Some(f),
-            ..Default::default()
-        }
-        .resolve()
-        .unwrap_err();
+        let e = ServeArgs { config: Some(f), ..Default::default() }.resolve().unwrap_err();
         assert!(format!("{e:#}").contains("unknown field `lissen`"), "{e:#}");
     }
 }

@@ -26,10 +26,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let settings = args.resolve()?;
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on(serve::run(settings))
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve::run(settings))
         }
     }
 }

@@ -30,9 +30,7 @@ pub fn registry() -> anyhow::Result<Registry> {
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TINYFORGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json { b.json().init() } else { b.init() }
 }
 
@@ -98,9 +96,8 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let api_listener = tokio::net::TcpListener::bind(s.listen)
         .await
         .with_context(|| format!("binding API on {}", s.listen))?;
-    let http_listener = tokio::net::TcpListener::bind(s.http)
-        .await
-        .with_context(|| format!("binding HTTP on {}", s.http))?;
+    let http_listener =
+        tokio::net::TcpListener::bind(s.http).await.with_context(|| format!("binding HTTP on {}", s.http))?;
     tracing::info!(api = %s.listen, http = %s.http, data_dir = %s.data_dir.display(), "tinyforge serving");
 
     let stop = CancellationToken::new();
@@ -134,13 +131,12 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
         control,
         engine,
         edge,
+        webhook_max_body: s.webhook_max_body,
+        recent_tags: Default::default(),
     });
-    axum::serve(
-        api_listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop.clone().cancelled_owned())
-    .await?;
+    axum::serve(api_listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
+        .await?;
     let _ = edge_task.await;
     tracing::info!("tinyforge stopped");
     Ok(())

@@ -3,131 +3,12 @@
 //! shown or stored in plain, a deploy served through the edge, rollback, restart with routes
 //! restored, graceful shutdown.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// One HTTP/1.1 request; returns status and body.
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    host: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (
-        status,
-        out.split_once("\r\n\r\n")
-            .map(|x| x.1.to_owned())
-            .unwrap_or_default(),
-    )
-}
-
-struct Server {
-    child: Child,
-    api: SocketAddr,
-    edge: SocketAddr,
-    dir: std::path::PathBuf,
-    stdout: String,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path) -> Self {
-        let (api, edge) = (free_port(), free_port());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tinyforge"))
-            .args(["serve", "--data-dir"])
-            .arg(dir)
-            .args(["--listen", &api.to_string(), "--http", &edge.to_string()])
-            .env("TINYFORGE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while TcpStream::connect(api).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(30), "tinyforge did not start");
-            if let Some(st) = child.try_wait().unwrap() {
-                panic!("tinyforge exited at start: {st}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            api,
-            edge,
-            dir: dir.to_owned(),
-            stdout: String::new(),
-        }
-    }
-
-    fn token(&self) -> String {
-        std::fs::read_to_string(self.dir.join("admin.token"))
-            .unwrap()
-            .trim()
-            .to_owned()
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let (s, b) = http(self.api, method, path, "api", Some(&self.token()), body.as_ref());
-        (s, serde_json::from_str(&b).unwrap_or(Value::String(b)))
-    }
-
-    /// SIGTERM, then wait; returns whether it exited cleanly within 15 s.
-    fn stop(&mut self) -> bool {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let t = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                self.child
-                    .stdout
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut self.stdout)
-                    .unwrap();
-                return st.success();
-            }
-            if t.elapsed() > Duration::from_secs(15) {
-                let _ = self.child.kill();
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
+use common::{Server, http};
+use serde_json::json;
 
 fn images() {
     use tinyforge_engine::testimg::{Behaviour, build_app};
@@ -146,10 +27,7 @@ fn serve_end_to_end() {
     // Health is open; everything under /api needs the token.
     assert_eq!(http(srv.api, "GET", "/healthz", "api", None, None).0, 200);
     assert_eq!(http(srv.api, "GET", "/api/workloads", "api", None, None).0, 401);
-    assert_eq!(
-        http(srv.api, "GET", "/api/workloads", "api", Some("tf_forged"), None).0,
-        401
-    );
+    assert_eq!(http(srv.api, "GET", "/api/workloads", "api", Some("tf_forged"), None).0, 401);
 
     // Kinds with schema and sample.
     let (s, kinds) = srv.call("GET", "/api/workloads/source-kinds", None);
@@ -171,11 +49,7 @@ fn serve_end_to_end() {
         "/api/workloads",
         Some(json!({"name": name, "source_kind": "image", "source_config": cfg})),
     );
-    assert_eq!(
-        (s, e["field"].as_str()),
-        (400, Some("source_config.faces[0].port")),
-        "{e}"
-    );
+    assert_eq!((s, e["field"].as_str()), (400, Some("source_config.faces[0].port")), "{e}");
     let (s, e) = srv.call(
         "POST",
         "/api/workloads",
@@ -183,11 +57,8 @@ fn serve_end_to_end() {
     );
     assert_eq!((s, e["field"].as_str()), (400, Some("source_kind")), "{e}");
     assert!(e["detail"].as_str().unwrap().contains("known kinds: image"));
-    let (s, e) = srv.call(
-        "POST",
-        "/api/workloads",
-        Some(json!({"source_kind": "image", "source_config": {}})),
-    );
+    let (s, e) =
+        srv.call("POST", "/api/workloads", Some(json!({"source_kind": "image", "source_config": {}})));
     assert_eq!((s, e["field"].as_str()), (400, Some("name")), "{e}");
     assert_eq!(srv.call("GET", "/api/workloads/nope", None).0, 404);
 
@@ -219,11 +90,7 @@ fn serve_end_to_end() {
     assert_eq!(s, 201, "{t}");
     let secret = t["secret"].as_str().unwrap().to_owned();
     assert_eq!(t["webhook_url"], format!("/api/webhook/triggers/{secret}"));
-    let (_, t2) = srv.call(
-        "GET",
-        &format!("/api/triggers/{}", t["id"].as_str().unwrap()),
-        None,
-    );
+    let (_, t2) = srv.call("GET", &format!("/api/triggers/{}", t["id"].as_str().unwrap()), None);
     assert!(!t2.to_string().contains(&secret));
     let (s, e) = srv.call(
         "POST",
@@ -232,11 +99,7 @@ fn serve_end_to_end() {
             json!({"workload_id": id, "trigger_id": t["id"], "binding_config": {"allowed_actors": "admin"}}),
         ),
     );
-    assert_eq!(
-        (s, e["field"].as_str()),
-        (400, Some("binding_config.allowed_actors")),
-        "{e}"
-    );
+    assert_eq!((s, e["field"].as_str()), (400, Some("binding_config.allowed_actors")), "{e}");
     let (s, _) = srv.call("POST", "/api/bindings", Some(json!({"workload_id": id, "trigger_id": t["id"], "binding_config": {"allowed_actors": ["admin"]}})));
     assert_eq!(s, 201);
 
@@ -244,15 +107,9 @@ fn serve_end_to_end() {
     let (s, d) = srv.call("POST", &format!("/api/workloads/{id}/deploy?wait=true"), None);
     assert_eq!((s, d["status"].as_str()), (200, Some("succeeded")), "{d}");
     assert_eq!(d["triggered_by"], "manual:admin");
-    assert_eq!(
-        http(srv.edge, "GET", "/", &host, None, None),
-        (200, "api-v1\n".into())
-    );
-    let (s, d2) = srv.call(
-        "POST",
-        &format!("/api/workloads/{id}/deploy?wait=true"),
-        Some(json!({"reference": "v2"})),
-    );
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None), (200, "api-v1\n".into()));
+    let (s, d2) =
+        srv.call("POST", &format!("/api/workloads/{id}/deploy?wait=true"), Some(json!({"reference": "v2"})));
     assert_eq!((s, d2["status"].as_str()), (200, Some("succeeded")), "{d2}");
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).1, "api-v2\n");
     let (_, hist) = srv.call("GET", &format!("/api/workloads/{id}/deployments"), None);
@@ -269,18 +126,11 @@ fn serve_end_to_end() {
 
     // Graceful stop; secrets are nowhere in plain in the data dir.
     assert!(srv.stop(), "tinyforge exits 0 on SIGTERM");
-    assert!(
-        srv.stdout.contains(&token),
-        "the first start prints the admin token once"
-    );
+    assert!(srv.stdout.contains(&token), "the first start prints the admin token once");
     for f in std::fs::read_dir(tmp.path()).unwrap() {
         let bytes = std::fs::read(f.unwrap().path()).unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        for plain in [
-            "registry-password-plain-123",
-            "env-secret-plain-456",
-            secret.as_str(),
-        ] {
+        for plain in ["registry-password-plain-123", "env-secret-plain-456", secret.as_str()] {
             assert!(!text.contains(plain), "{plain} found in plain in the data dir");
         }
     }
@@ -289,10 +139,7 @@ fn serve_end_to_end() {
     let mut srv = Server::start(tmp.path());
     let t = Instant::now();
     while http(srv.edge, "GET", "/", &host, None, None).0 != 200 {
-        assert!(
-            t.elapsed() < Duration::from_secs(20),
-            "routes restored after restart"
-        );
+        assert!(t.elapsed() < Duration::from_secs(20), "routes restored after restart");
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).1, "api-v1\n");
@@ -301,8 +148,5 @@ fn serve_end_to_end() {
     assert_eq!(srv.call("DELETE", &format!("/api/workloads/{id}"), None).0, 204);
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).0, 404);
     assert!(srv.stop());
-    assert!(
-        !srv.stdout.contains("tf_"),
-        "the token is printed on first start only"
-    );
+    assert!(!srv.stdout.contains("tf_"), "the token is printed on first start only");
 }

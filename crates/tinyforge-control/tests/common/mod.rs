@@ -40,19 +40,12 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         let store =
             Arc::new(Store::open(&dir.path().join("t.db"), Sealer::load(None, dir.path()).unwrap()).unwrap());
-        let engine = DockerEngine::connect()
-            .await
-            .expect("a Docker Engine is required for these tests");
+        let engine = DockerEngine::connect().await.expect("a Docker Engine is required for these tests");
         engine.ensure_network().await.unwrap();
         let edge = Edge::new(EdgeConfig::default());
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let edge_addr = l.local_addr().unwrap();
-        tokio::spawn(tinyforge_edge::serve(
-            edge.clone(),
-            l,
-            "http",
-            std::future::pending(),
-        ));
+        tokio::spawn(tinyforge_edge::serve(edge.clone(), l, "http", std::future::pending()));
         let mut reg = RegistryBuilder::new();
         for s in tinyforge_sources::builtin() {
             reg = reg.source_dyn(s);
@@ -76,14 +69,7 @@ impl Harness {
             ControlConfig::default(),
         );
         tokio::spawn(control.clone().run_queue());
-        Self {
-            control,
-            store,
-            engine,
-            edge,
-            edge_addr,
-            dir,
-        }
+        Self { control, store, engine, edge, edge_addr, dir }
     }
 
     /// An image workload `name` on host `<name>.test`, tag v1.
@@ -112,9 +98,7 @@ impl Harness {
 
 pub async fn get(edge: SocketAddr, host: &str) -> Result<(u16, String), String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(edge)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut s = tokio::net::TcpStream::connect(edge).await.map_err(|e| e.to_string())?;
     s.write_all(format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
         .await
         .map_err(|e| e.to_string())?;
@@ -123,11 +107,8 @@ pub async fn get(edge: SocketAddr, host: &str) -> Result<(u16, String), String> 
         .await
         .map_err(|_| "timeout".to_owned())?
         .map_err(|e| e.to_string())?;
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or(format!("bad answer {out:?}"))?;
+    let status =
+        out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or(format!("bad answer {out:?}"))?;
     let body = out.split("\r\n\r\n").nth(1).unwrap_or("").trim().to_owned();
     Ok((status, body))
 }

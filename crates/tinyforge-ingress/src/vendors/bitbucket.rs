@@ -41,7 +41,11 @@ pub fn parse(event: &str, p: &Value) -> Result<Parsed, ParseError> {
         }
     }
     if events.is_empty() {
-        return Ok(Parsed::Ignore(if ignored.is_empty() { "no ref changes".into() } else { ignored.join("; ") }));
+        return Ok(Parsed::Ignore(if ignored.is_empty() {
+            "no ref changes".into()
+        } else {
+            ignored.join("; ")
+        }));
     }
     Ok(Parsed::Events(events))
 }

@@ -8,7 +8,10 @@ use super::s;
 use crate::{ParseError, Parsed};
 
 pub fn parse(p: &Value) -> Result<Parsed, ParseError> {
-    let events = p.get("events").and_then(Value::as_array).ok_or_else(|| ParseError("the envelope has no `events` array".into()))?;
+    let events = p
+        .get("events")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ParseError("the envelope has no `events` array".into()))?;
     let mut out = Vec::new();
     let mut ignored = Vec::new();
     for e in events {
@@ -31,11 +34,20 @@ pub fn parse(p: &Value) -> Result<Parsed, ParseError> {
             ignored.push("push without repository or host".into());
             continue;
         };
-        out.push(InboundEvent::ImagePush(ImagePush { registry, repository, tag: Some(tag), digest: s(e, "/target/digest") }));
+        out.push(InboundEvent::ImagePush(ImagePush {
+            registry,
+            repository,
+            tag: Some(tag),
+            digest: s(e, "/target/digest"),
+        }));
     }
     if out.is_empty() {
         ignored.dedup();
-        return Ok(Parsed::Ignore(if ignored.is_empty() { "empty envelope".into() } else { ignored.join(", ") }));
+        return Ok(Parsed::Ignore(if ignored.is_empty() {
+            "empty envelope".into()
+        } else {
+            ignored.join(", ")
+        }));
     }
     Ok(Parsed::Events(out))
 }

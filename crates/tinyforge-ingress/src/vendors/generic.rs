@@ -11,7 +11,8 @@ use crate::{ParseError, Parsed};
 pub fn parse(p: &Value) -> Result<Parsed, ParseError> {
     match s(p, "/event").as_deref() {
         Some("manual") => {
-            let r#ref = s(p, "/ref").map(|r| r.trim_start_matches("refs/heads/").trim_start_matches("refs/tags/").to_owned());
+            let r#ref = s(p, "/ref")
+                .map(|r| r.trim_start_matches("refs/heads/").trim_start_matches("refs/tags/").to_owned());
             Ok(Parsed::Events(vec![InboundEvent::Manual(Manual {
                 actor: s(p, "/actor").unwrap_or_else(|| "webhook".into()),
                 reference: s(p, "/sha").or(r#ref),
@@ -23,7 +24,11 @@ pub fn parse(p: &Value) -> Result<Parsed, ParseError> {
             tag: s(p, "/image/tag"),
             digest: s(p, "/image/digest"),
         })])),
-        Some(other) => Err(ParseError(format!("unknown generic event `{other}`: use `manual` or `image-push`"))),
-        None => Err(ParseError("no vendor recognised and no `event` field (generic format: `manual` or `image-push`)".into())),
+        Some(other) => {
+            Err(ParseError(format!("unknown generic event `{other}`: use `manual` or `image-push`")))
+        }
+        None => Err(ParseError(
+            "no vendor recognised and no `event` field (generic format: `manual` or `image-push`)".into(),
+        )),
     }
 }

@@ -28,7 +28,10 @@ pub fn parse(event: &str, p: &Value) -> Result<Parsed, ParseError> {
             let branch = r#ref.strip_prefix("refs/heads/").unwrap_or(&r#ref).to_owned();
             let message = s(p, "/head_commit/message").or_else(|| {
                 let commits = p.get("commits")?.as_array()?;
-                commits.iter().find(|c| c.get("id").and_then(Value::as_str) == Some(&after)).and_then(|c| s(c, "/message"))
+                commits
+                    .iter()
+                    .find(|c| c.get("id").and_then(Value::as_str) == Some(&after))
+                    .and_then(|c| s(c, "/message"))
             });
             Ok(Parsed::Events(vec![InboundEvent::GitPush(GitPush {
                 repository: repository()?,
@@ -44,9 +47,17 @@ pub fn parse(event: &str, p: &Value) -> Result<Parsed, ParseError> {
                 let r#ref = req(p, "/ref")?;
                 // Gitea sends the short name, Forgejo-type hooks the full `refs/tags/…`.
                 let tag = r#ref.strip_prefix("refs/tags/").unwrap_or(&r#ref).to_owned();
-                Ok(Parsed::Events(vec![InboundEvent::GitTag(GitTag { repository: repository()?, clone_url, tag, commit: s(p, "/sha") })]))
+                Ok(Parsed::Events(vec![InboundEvent::GitTag(GitTag {
+                    repository: repository()?,
+                    clone_url,
+                    tag,
+                    commit: s(p, "/sha"),
+                })]))
             }
-            other => Ok(Parsed::Ignore(format!("create with ref_type={}: the push event carries the data", other.unwrap_or("?")))),
+            other => Ok(Parsed::Ignore(format!(
+                "create with ref_type={}: the push event carries the data",
+                other.unwrap_or("?")
+            ))),
         },
         other => Ok(Parsed::Ignore(format!("event `{other}` does not deploy"))),
     }

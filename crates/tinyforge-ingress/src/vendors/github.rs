@@ -17,7 +17,10 @@ pub fn parse(event: &str, p: &Value) -> Result<Parsed, ParseError> {
                 tag: req(p, "/ref")?,
                 commit: None,
             })])),
-            other => Ok(Parsed::Ignore(format!("create with ref_type={}: the push event carries the data", other.unwrap_or("?")))),
+            other => Ok(Parsed::Ignore(format!(
+                "create with ref_type={}: the push event carries the data",
+                other.unwrap_or("?")
+            ))),
         },
         "package" | "registry_package" => package(p),
         other => Ok(Parsed::Ignore(format!("GitHub event `{other}` does not deploy"))),
@@ -67,9 +70,10 @@ fn package(p: &Value) -> Result<Parsed, ParseError> {
         return Ok(Parsed::Ignore(format!("{ty} package, not a container image")));
     }
     let url = req(pkg, "/package_version/package_url")?;
-    let (registry, repository) =
-        split_image_url(&url).ok_or_else(|| ParseError(format!("package_url `{url}` is not an image URL")))?;
-    let digest = s(pkg, "/package_version/container_metadata/tag/digest").or_else(|| s(pkg, "/package_version/version"));
+    let (registry, repository) = split_image_url(&url)
+        .ok_or_else(|| ParseError(format!("package_url `{url}` is not an image URL")))?;
+    let digest = s(pkg, "/package_version/container_metadata/tag/digest")
+        .or_else(|| s(pkg, "/package_version/version"));
     let tag = s(pkg, "/package_version/container_metadata/tag/name");
     Ok(Parsed::Events(vec![InboundEvent::ImagePush(ImagePush { registry, repository, tag, digest })]))
 }

@@ -20,7 +20,12 @@ pub fn parse(event: &str, p: &Value) -> Result<Parsed, ParseError> {
     }
     let commit = commit.unwrap_or(after);
     if let Some(tag) = r#ref.strip_prefix("refs/tags/") {
-        return Ok(Parsed::Events(vec![InboundEvent::GitTag(GitTag { repository, clone_url, tag: tag.to_owned(), commit: Some(commit) })]));
+        return Ok(Parsed::Events(vec![InboundEvent::GitTag(GitTag {
+            repository,
+            clone_url,
+            tag: tag.to_owned(),
+            commit: Some(commit),
+        })]));
     }
     let branch = r#ref.strip_prefix("refs/heads/").unwrap_or(&r#ref).to_owned();
     let message = p

@@ -10,7 +10,9 @@ fn resources(data: &Value) -> Result<Parsed, ParseError> {
     let repo = s(data, "/repository/repo_full_name");
     let mut out = Vec::new();
     for r in data.get("resources").and_then(Value::as_array).into_iter().flatten() {
-        let Some((registry, from_url)) = s(r, "/resource_url").as_deref().and_then(split_image_url) else { continue };
+        let Some((registry, from_url)) = s(r, "/resource_url").as_deref().and_then(split_image_url) else {
+            continue;
+        };
         let tag = s(r, "/tag").filter(|t| !t.starts_with("sha256:"));
         out.push(InboundEvent::ImagePush(ImagePush {
             registry,

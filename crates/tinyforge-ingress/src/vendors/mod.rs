@@ -1,6 +1,7 @@
 //! One module per vendor: payload → [`Parsed`].
 
 mod bitbucket;
+mod distribution;
 mod dockerhub;
 mod ecr;
 mod generic;
@@ -8,7 +9,6 @@ mod gitea;
 mod github;
 mod gitlab;
 mod harbor;
-mod distribution;
 mod quay;
 
 use serde_json::Value;
@@ -40,7 +40,9 @@ pub(crate) fn s(v: &Value, ptr: &str) -> Option<String> {
 
 /// The string at `ptr`, or a 400 naming what is missing.
 pub(crate) fn req(v: &Value, ptr: &str) -> Result<String, ParseError> {
-    s(v, ptr).ok_or_else(|| ParseError(format!("the payload has no `{}`", ptr.trim_start_matches('/').replace('/', "."))))
+    s(v, ptr).ok_or_else(|| {
+        ParseError(format!("the payload has no `{}`", ptr.trim_start_matches('/').replace('/', ".")))
+    })
 }
 
 /// A git object id of zeros (what vendors send for a deleted ref).

@@ -136,24 +136,15 @@ impl ImageConfig {
     /// Semantic checks the types cannot express.
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.image.trim().is_empty() || self.image.contains(char::is_whitespace) {
-            return Err(ConfigError::new(
-                "image",
-                "must be an image name like `ghcr.io/acme/api`",
-            ));
+            return Err(ConfigError::new("image", "must be an image name like `ghcr.io/acme/api`"));
         }
         if self.image.contains('@') {
-            return Err(ConfigError::new(
-                "image",
-                "give the digest in `digest`, not in the image name",
-            ));
+            return Err(ConfigError::new("image", "give the digest in `digest`, not in the image name"));
         }
         if let Some(d) = &self.digest
             && !(d.starts_with("sha256:") && d.len() == 71)
         {
-            return Err(ConfigError::new(
-                "digest",
-                "must look like `sha256:` followed by 64 hex characters",
-            ));
+            return Err(ConfigError::new("digest", "must look like `sha256:` followed by 64 hex characters"));
         }
         if self.faces.is_empty() {
             return Err(ConfigError::new(
@@ -167,8 +158,7 @@ impl ImageConfig {
                 && f.host.split('.').all(|l| {
                     !l.is_empty()
                         && l.len() <= 63
-                        && l.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
                 });
             if !valid_host {
                 return Err(ConfigError::new(
@@ -177,18 +167,12 @@ impl ImageConfig {
                 ));
             }
             if f.port == 0 {
-                return Err(ConfigError::new(
-                    format!("faces[{i}].port"),
-                    "must be between 1 and 65535",
-                ));
+                return Err(ConfigError::new(format!("faces[{i}].port"), "must be between 1 and 65535"));
             }
             if let Some(p) = &f.path_prefix
                 && !p.starts_with('/')
             {
-                return Err(ConfigError::new(
-                    format!("faces[{i}].path_prefix"),
-                    "must start with `/`",
-                ));
+                return Err(ConfigError::new(format!("faces[{i}].path_prefix"), "must start with `/`"));
             }
         }
         if !self.health.path.starts_with('/') {

@@ -28,10 +28,7 @@ pub fn reference(cfg: &ImageConfig, intent: &DeploymentIntent) -> (String, bool)
     if let Some(d) = t.digest.as_ref().or(cfg.digest.as_ref()) {
         return (format!("{}@{d}", cfg.image), pull);
     }
-    (
-        format!("{}:{}", cfg.image, t.tag.as_deref().unwrap_or(&cfg.tag)),
-        pull,
-    )
+    (format!("{}:{}", cfg.image, t.tag.as_deref().unwrap_or(&cfg.tag)), pull)
 }
 
 /// The edge routes for `cfg`'s faces on a container at `ip`.
@@ -54,30 +51,16 @@ pub async fn deploy(
     intent: &DeploymentIntent,
 ) -> Result<DeployOutcome, PluginError> {
     let (reference, pull) = reference(cfg, intent);
-    let creds = cfg.registry_auth.as_ref().map(|a| RegistryCredentials {
-        username: a.username.clone(),
-        password: a.password.0.clone(),
-    });
-    let image = deps
-        .engine
-        .ensure_image(&reference, creds.as_ref(), pull)
-        .await
-        .map_err(port_err)?;
+    let creds = cfg
+        .registry_auth
+        .as_ref()
+        .map(|a| RegistryCredentials { username: a.username.clone(), password: a.password.0.clone() });
+    let image = deps.engine.ensure_image(&reference, creds.as_ref(), pull).await.map_err(port_err)?;
     let version = image.repo_digest.clone().unwrap_or_else(|| image.id.clone());
 
-    let dep = if intent.deployment_id.is_empty() {
-        "reconcile".to_owned()
-    } else {
-        intent.deployment_id.clone()
-    };
-    let suffix: String = dep
-        .chars()
-        .rev()
-        .take(8)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let dep =
+        if intent.deployment_id.is_empty() { "reconcile".to_owned() } else { intent.deployment_id.clone() };
+    let suffix: String = dep.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() % 100_000);
@@ -89,14 +72,7 @@ pub async fn deploy(
             (LABEL_WORKLOAD.to_owned(), w.id.clone()),
             (LABEL_INSTANCE.to_owned(), deps.instance.clone()),
             (LABEL_DEPLOYMENT.to_owned(), dep.clone()),
-            (
-                LABEL_FACE.to_owned(),
-                cfg.faces
-                    .iter()
-                    .map(|f| f.host.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
+            (LABEL_FACE.to_owned(), cfg.faces.iter().map(|f| f.host.as_str()).collect::<Vec<_>>().join(",")),
         ]),
         cmd: cfg.command.clone(),
         memory_bytes: cfg.resources.memory_mb.map(|m| (m as i64) << 20),
@@ -136,25 +112,11 @@ async fn go_live(
         PluginError::Unhealthy("the new container has no address on the tinyforge network".into())
     })?;
     health_gate(deps, cfg, &green.id, ip).await?;
-    let drained = deps
-        .routes
-        .switch(
-            &w.id,
-            targets(cfg, ip),
-            Duration::from_secs(cfg.drain_timeout_secs),
-        )
-        .await;
-    for old in deps
-        .engine
-        .list(LABEL_WORKLOAD, Some(&w.id))
-        .await
-        .map_err(port_err)?
-    {
+    let drained =
+        deps.routes.switch(&w.id, targets(cfg, ip), Duration::from_secs(cfg.drain_timeout_secs)).await;
+    for old in deps.engine.list(LABEL_WORKLOAD, Some(&w.id)).await.map_err(port_err)? {
         if old.id != green.id {
-            deps.engine
-                .remove(&old.id, Duration::from_secs(10))
-                .await
-                .map_err(port_err)?;
+            deps.engine.remove(&old.id, Duration::from_secs(10)).await.map_err(port_err)?;
         }
     }
     Ok(drained)
@@ -187,9 +149,7 @@ pub async fn health_gate(deps: &Deps, cfg: &ImageConfig, id: &str, ip: IpAddr) -
             )));
         }
         if !deps.engine.inspect(id).await.map_err(port_err)?.running {
-            return Err(PluginError::Unhealthy(
-                "the new container exited while starting".into(),
-            ));
+            return Err(PluginError::Unhealthy("the new container exited while starting".into()));
         }
         let pause = if ok > 0 { h.interval_ms } else { 100 };
         tokio::time::sleep(Duration::from_millis(pause)).await;

@@ -45,14 +45,8 @@ impl TypedSource for ImageSource {
                 port: 8080,
                 tls: true,
             }],
-            health: HealthCheck {
-                path: "/health".into(),
-                ..HealthCheck::default()
-            },
-            resources: Resources {
-                memory_mb: Some(256),
-                cpus: Some(0.5),
-            },
+            health: HealthCheck { path: "/health".into(), ..HealthCheck::default() },
+            resources: Resources { memory_mb: Some(256), cpus: Some(0.5) },
             command: None,
             pull: PullPolicy::Missing,
             drain_timeout_secs: 30,
@@ -81,16 +75,8 @@ impl TypedSource for ImageSource {
     ) -> Result<(), PluginError> {
         deps.routes.remove(&workload.id);
         let port = |e: tinyforge_plugin::ports::EngineError| PluginError::Port(e.to_string());
-        for c in deps
-            .engine
-            .list(LABEL_WORKLOAD, Some(&workload.id))
-            .await
-            .map_err(port)?
-        {
-            deps.engine
-                .remove(&c.id, std::time::Duration::from_secs(10))
-                .await
-                .map_err(port)?;
+        for c in deps.engine.list(LABEL_WORKLOAD, Some(&workload.id)).await.map_err(port)? {
+            deps.engine.remove(&c.id, std::time::Duration::from_secs(10)).await.map_err(port)?;
         }
         Ok(())
     }
@@ -122,25 +108,13 @@ mod tests {
             c[k] = v;
             s.validate(&c).unwrap_err().field
         };
-        assert_eq!(
-            with("faces", json!([{"host": "a.test", "port": 0}])),
-            "faces[0].port"
-        );
-        assert_eq!(
-            with("faces", json!([{"host": "bad host", "port": 80}])),
-            "faces[0].host"
-        );
-        assert_eq!(
-            with("faces", json!([{"host": "a.test", "port": 70000}])),
-            "faces[0].port"
-        );
+        assert_eq!(with("faces", json!([{"host": "a.test", "port": 0}])), "faces[0].port");
+        assert_eq!(with("faces", json!([{"host": "bad host", "port": 80}])), "faces[0].host");
+        assert_eq!(with("faces", json!([{"host": "a.test", "port": 70000}])), "faces[0].port");
         assert_eq!(with("faces", json!([])), "faces");
         assert_eq!(with("digest", json!("md5:1")), "digest");
         assert_eq!(with("health", json!({"path": "health"})), "health.path");
-        assert_eq!(
-            with("registry_auth", json!({"username": "u"})),
-            "registry_auth.password"
-        );
+        assert_eq!(with("registry_auth", json!({"username": "u"})), "registry_auth.password");
         assert_eq!(with("pull", json!("sometimes")), "pull");
     }
 

@@ -25,29 +25,16 @@ pub async fn reconcile(
     current: Option<&DeployOutcome>,
 ) -> Result<ReconcileReport, PluginError> {
     let mut report = ReconcileReport::default();
-    let expected = current
-        .and_then(|o| o.detail.get("container_id"))
-        .and_then(|v| v.as_str());
-    let containers = deps
-        .engine
-        .list(LABEL_WORKLOAD, Some(&w.id))
-        .await
-        .map_err(port_err)?;
+    let expected = current.and_then(|o| o.detail.get("container_id")).and_then(|v| v.as_str());
+    let containers = deps.engine.list(LABEL_WORKLOAD, Some(&w.id)).await.map_err(port_err)?;
     for c in containers.iter().filter(|c| Some(c.id.as_str()) != expected) {
-        deps.engine
-            .remove(&c.id, Duration::from_secs(5))
-            .await
-            .map_err(port_err)?;
-        report
-            .repaired
-            .push(format!("removed orphan container {}", c.name));
+        deps.engine.remove(&c.id, Duration::from_secs(5)).await.map_err(port_err)?;
+        report.repaired.push(format!("removed orphan container {}", c.name));
     }
     let Some(current) = current else {
         if !deps.routes.routes_of(&w.id).is_empty() {
             deps.routes.remove(&w.id);
-            report
-                .repaired
-                .push("removed routes of a workload with no successful deployment".into());
+            report.repaired.push("removed routes of a workload with no successful deployment".into());
         }
         return Ok(report);
     };
@@ -58,23 +45,15 @@ pub async fn reconcile(
             let ip = deps.engine.inspect(&c.id).await.map_err(port_err)?.ip;
             let ip = ip.ok_or_else(|| PluginError::Unhealthy("restarted container has no address".into()))?;
             health_gate(deps, cfg, &c.id, ip).await?;
-            report
-                .repaired
-                .push(format!("restarted stopped container {}", c.name));
+            report.repaired.push(format!("restarted stopped container {}", c.name));
             Some(ip)
         }
         None => None,
     };
     let Some(ip) = ip else {
         let intent = DeploymentIntent {
-            target: Target {
-                version: Some(current.version.clone()),
-                ..Target::default()
-            },
-            event: InboundEvent::Manual(Manual {
-                actor: "reconciler".into(),
-                reference: None,
-            }),
+            target: Target { version: Some(current.version.clone()), ..Target::default() },
+            event: InboundEvent::Manual(Manual { actor: "reconciler".into(), reference: None }),
             triggered_by: "reconcile".into(),
             deployment_id: current
                 .detail
@@ -84,9 +63,7 @@ pub async fn reconcile(
                 .to_owned(),
         };
         let outcome = deploy(deps, w, cfg, &intent).await?;
-        report
-            .repaired
-            .push(format!("redeployed vanished container at {}", current.version));
+        report.repaired.push(format!("redeployed vanished container at {}", current.version));
         report.replaced = Some(outcome);
         return Ok(report);
     };

@@ -29,9 +29,7 @@ impl TypedTrigger for ManualTrigger {
     }
 
     fn sample(&self) -> ManualConfig {
-        ManualConfig {
-            allowed_actors: vec!["admin".into()],
-        }
+        ManualConfig { allowed_actors: vec!["admin".into()] }
     }
 
     async fn matches(
@@ -48,15 +46,8 @@ impl TypedTrigger for ManualTrigger {
         }
         let reference = m.reference.clone();
         let target = match reference {
-            Some(r) if r.starts_with("sha256:") => Target {
-                digest: Some(r),
-                ..Target::default()
-            },
-            Some(r) => Target {
-                tag: Some(r.clone()),
-                git_ref: Some(r),
-                ..Target::default()
-            },
+            Some(r) if r.starts_with("sha256:") => Target { digest: Some(r), ..Target::default() },
+            Some(r) => Target { tag: Some(r.clone()), git_ref: Some(r), ..Target::default() },
             None => Target::default(),
         };
         Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
@@ -92,23 +83,11 @@ mod tests {
         let t = TriggerAdapter(ManualTrigger);
         let d = std::time::Duration::from_secs(1);
         let manual = |actor: &str, r: Option<&str>| {
-            InboundEvent::Manual(Manual {
-                actor: actor.into(),
-                reference: r.map(Into::into),
-            })
+            InboundEvent::Manual(Manual { actor: actor.into(), reference: r.map(Into::into) })
         };
-        let cron = InboundEvent::CronTick(CronTick {
-            schedule: "* * * * *".into(),
-            at: Default::default(),
-        });
-        assert_eq!(
-            t.matches(&w(json!({})), &cron, d).await.unwrap(),
-            MatchOutcome::Skip("event_kind")
-        );
-        let MatchOutcome::Deploy(i) = t
-            .matches(&w(json!({})), &manual("bob", Some("v2")), d)
-            .await
-            .unwrap()
+        let cron = InboundEvent::CronTick(CronTick { schedule: "* * * * *".into(), at: Default::default() });
+        assert_eq!(t.matches(&w(json!({})), &cron, d).await.unwrap(), MatchOutcome::Skip("event_kind"));
+        let MatchOutcome::Deploy(i) = t.matches(&w(json!({})), &manual("bob", Some("v2")), d).await.unwrap()
         else {
             panic!()
         };

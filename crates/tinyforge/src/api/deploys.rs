@@ -28,8 +28,9 @@ pub struct DeployIn {
 
 #[derive(Debug, Deserialize)]
 pub struct WaitQuery {
+    /// Hold the answer until the deploys end (bounded).
     #[serde(default)]
-    wait: bool,
+    pub wait: bool,
 }
 
 async fn answer(
@@ -79,9 +80,7 @@ pub async fn rollback(
     ApiJson(body): ApiJson<RollbackIn>,
 ) -> Result<(StatusCode, Json<DeploymentRow>), ApiError> {
     st.control.store().workload(&id)?;
-    let dep = st
-        .control
-        .rollback(&id, body.deployment_id.as_deref(), &actor.0)?;
+    let dep = st.control.rollback(&id, body.deployment_id.as_deref(), &actor.0)?;
     answer(&st, dep, q.wait).await
 }
 
@@ -109,11 +108,7 @@ pub async fn logs(
         .and_then(|d| d.outcome.get("container_id"))
         .and_then(|v| v.as_str())
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "this workload has no running deployment",
-            )
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "this workload has no running deployment")
         })?
         .to_owned();
     let lines = st.engine.logs(&container, q.follow, q.tail.min(10_000));

@@ -20,12 +20,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            error,
-            detail: detail.into(),
-            field: None,
-        }
+        Self { status, error, detail: detail.into(), field: None }
     }
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -112,20 +107,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text()))?;
         let text = if bytes.is_empty() { &b"{}"[..] } else { &bytes[..] };
         let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!("the body is not JSON: {e}"),
-            )
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the body is not JSON: {e}"))
         })?;
-        tinyforge_plugin::schema::parse_config(&value)
-            .map(ApiJson)
-            .map_err(|e| {
-                let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.message);
-                if !e.field.is_empty() {
-                    err = err.field(e.field);
-                }
-                err
-            })
+        tinyforge_plugin::schema::parse_config(&value).map(ApiJson).map_err(|e| {
+            let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.message);
+            if !e.field.is_empty() {
+                err = err.field(e.field);
+            }
+            err
+        })
     }
 }

@@ -33,9 +33,7 @@ pub struct EventFilter {
 }
 
 fn wanted(f: &EventFilter, e: &EventRow) -> bool {
-    f.workload_id
-        .as_ref()
-        .is_none_or(|w| e.workload_id.as_ref() == Some(w))
+    f.workload_id.as_ref().is_none_or(|w| e.workload_id.as_ref() == Some(w))
         && f.kind.as_ref().is_none_or(|k| e.kind.starts_with(k.as_str()))
 }
 

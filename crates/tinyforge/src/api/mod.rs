@@ -5,6 +5,7 @@ mod deploys;
 mod error;
 mod events;
 mod triggers;
+mod webhook;
 mod workloads;
 
 use axum::Router;
@@ -26,6 +27,10 @@ pub struct AppState {
     pub control: Arc<Control>,
     pub engine: DockerEngine,
     pub edge: Edge,
+    /// Largest webhook body accepted, in bytes.
+    pub webhook_max_body: usize,
+    /// Recently deployed tags (a tag's push + create pair deploys once).
+    pub recent_tags: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 /// Who is calling (the API token's name).
@@ -64,34 +69,27 @@ pub fn router(state: AppState) -> Router {
         .route("/workloads", get(workloads::list).post(workloads::create))
         .route("/workloads/source-kinds", get(events::source_kinds))
         .route("/workloads/trigger-kinds", get(events::trigger_kinds))
-        .route(
-            "/workloads/{id}",
-            get(workloads::get_one)
-                .put(workloads::update)
-                .delete(workloads::delete),
-        )
+        .route("/workloads/{id}", get(workloads::get_one).put(workloads::update).delete(workloads::delete))
         .route("/workloads/{id}/deploy", post(deploys::deploy))
         .route("/workloads/{id}/deployments", get(deploys::history))
         .route("/workloads/{id}/rollback", post(deploys::rollback))
         .route("/workloads/{id}/logs", get(deploys::logs))
         .route("/triggers", get(triggers::list).post(triggers::create))
-        .route(
-            "/triggers/{id}",
-            get(triggers::get_one)
-                .put(triggers::update)
-                .delete(triggers::delete),
-        )
+        .route("/triggers/{id}", get(triggers::get_one).put(triggers::update).delete(triggers::delete))
+        .route("/triggers/{id}/deliveries", get(webhook::deliveries))
+        .route("/triggers/{id}/deliveries/{delivery}/replay", post(webhook::replay))
         .route("/bindings", get(triggers::bindings).post(triggers::bind))
-        .route(
-            "/bindings/{id}",
-            axum::routing::put(triggers::update_binding).delete(triggers::unbind),
-        )
+        .route("/bindings/{id}", axum::routing::put(triggers::update_binding).delete(triggers::unbind))
         .route("/events", get(events::stream))
         .route("/routes", get(events::routes))
         .route("/reconcile", post(events::reconcile_now))
         .route_layer(from_fn_with_state(state.clone(), require_token));
+    let ingress = Router::new()
+        .route("/api/webhook/triggers/{secret}", post(webhook::receive))
+        .layer(axum::extract::DefaultBodyLimit::max(state.webhook_max_body));
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(ingress)
         .nest("/api", api)
         .fallback(|| async { ApiError::not_found("route") })
         .with_state(state)

@@ -31,20 +31,12 @@ pub struct CreatedTrigger {
 }
 
 fn validate(st: &AppState, kind: &str, config: &Value, prefix: &str) -> Result<(), ApiError> {
-    let t = st
-        .control
-        .registry()
-        .trigger(kind)
-        .map_err(|e| ApiError::bad("kind", e.to_string()))?;
+    let t = st.control.registry().trigger(kind).map_err(|e| ApiError::bad("kind", e.to_string()))?;
     t.validate(config).map_err(|e| ApiError::config(prefix, e))
 }
 
 fn or_empty(v: Value) -> Value {
-    if v.is_null() {
-        Value::Object(Default::default())
-    } else {
-        v
-    }
+    if v.is_null() { Value::Object(Default::default()) } else { v }
 }
 
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<TriggerRow>>, ApiError> {
@@ -73,11 +65,7 @@ pub async fn create(
     )?;
     Ok((
         StatusCode::CREATED,
-        Json(CreatedTrigger {
-            trigger,
-            webhook_url: format!("/api/webhook/triggers/{secret}"),
-            secret,
-        }),
+        Json(CreatedTrigger { trigger, webhook_url: format!("/api/webhook/triggers/{secret}"), secret }),
     ))
 }
 
@@ -117,11 +105,7 @@ pub async fn bindings(
     State(st): State<AppState>,
     Query(f): Query<BindingFilter>,
 ) -> Result<Json<Vec<BindingRow>>, ApiError> {
-    Ok(Json(
-        st.control
-            .store()
-            .bindings(f.workload_id.as_deref(), f.trigger_id.as_deref())?,
-    ))
+    Ok(Json(st.control.store().bindings(f.workload_id.as_deref(), f.trigger_id.as_deref())?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,11 +124,8 @@ fn yes() -> bool {
 }
 
 fn check_binding(st: &AppState, trigger_id: &str, binding_config: &Value) -> Result<Value, ApiError> {
-    let t = st
-        .control
-        .store()
-        .trigger(trigger_id)
-        .map_err(|_| ApiError::bad("trigger_id", "no such trigger"))?;
+    let t =
+        st.control.store().trigger(trigger_id).map_err(|_| ApiError::bad("trigger_id", "no such trigger"))?;
     let config = or_empty(binding_config.clone());
     let merged =
         merge_config(&t.config, &config).map_err(|e| ApiError::bad("binding_config", e.to_string()))?;
@@ -162,9 +143,7 @@ pub async fn bind(
         .map_err(|_| ApiError::bad("workload_id", "no such workload"))?;
     let config = check_binding(&st, &body.trigger_id, &body.binding_config)?;
     let row =
-        st.control
-            .store()
-            .insert_binding(&body.workload_id, &body.trigger_id, body.enabled, &config)?;
+        st.control.store().insert_binding(&body.workload_id, &body.trigger_id, body.enabled, &config)?;
     Ok((StatusCode::CREATED, Json(row)))
 }
 
@@ -184,11 +163,7 @@ pub async fn update_binding(
 ) -> Result<Json<BindingRow>, ApiError> {
     let old = st.control.store().binding(&id)?;
     let config = check_binding(&st, &old.trigger_id, &body.binding_config)?;
-    Ok(Json(st.control.store().update_binding(
-        &id,
-        body.enabled,
-        &config,
-    )?))
+    Ok(Json(st.control.store().update_binding(&id, body.enabled, &config)?))
 }
 
 pub async fn unbind(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {

@@ -39,18 +39,13 @@ pub struct WorkloadView {
 
 fn check_name(name: &str) -> Result<(), ApiError> {
     let ok = (1..=48).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if ok {
         Ok(())
     } else {
-        Err(ApiError::bad(
-            "name",
-            "use 1–48 lower-case letters, digits and inner dashes",
-        ))
+        Err(ApiError::bad("name", "use 1–48 lower-case letters, digits and inner dashes"))
     }
 }
 
@@ -76,10 +71,7 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
     let status = if history.iter().any(|d| !d.status.is_final()) {
         "deploying"
     } else if current.is_some() {
-        if history
-            .first()
-            .is_some_and(|d| d.status == DeploymentStatus::Failed)
-        {
+        if history.first().is_some_and(|d| d.status == DeploymentStatus::Failed) {
             "degraded"
         } else {
             "serving"
@@ -89,12 +81,7 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
     } else {
         "failed"
     };
-    let schema = st
-        .control
-        .registry()
-        .source(&row.source_kind)
-        .map(|s| s.schema())
-        .unwrap_or(Value::Null);
+    let schema = st.control.registry().source(&row.source_kind).map(|s| s.schema()).unwrap_or(Value::Null);
     Ok(WorkloadView {
         env: store.env_masked(&row.id)?,
         source_config: redact_config(&schema, &row.source_config),
@@ -110,22 +97,15 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
 
 /// Validates and seals a config for `kind`.
 fn sealed_config(st: &AppState, kind: &str, config: &Value) -> Result<Value, ApiError> {
-    let source = st
-        .control
-        .registry()
-        .source(kind)
-        .map_err(|e| ApiError::bad("source_kind", e.to_string()))?;
-    source
-        .validate(config)
-        .map_err(|e| ApiError::config("source_config", e))?;
+    let source =
+        st.control.registry().source(kind).map_err(|e| ApiError::bad("source_kind", e.to_string()))?;
+    source.validate(config).map_err(|e| ApiError::config("source_config", e))?;
     Ok(seal_config(&source.schema(), config, st.control.store().sealer()))
 }
 
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<WorkloadView>>, ApiError> {
     let rows = st.control.store().workloads()?;
-    Ok(Json(
-        rows.into_iter().map(|r| view(&st, r)).collect::<Result<_, _>>()?,
-    ))
+    Ok(Json(rows.into_iter().map(|r| view(&st, r)).collect::<Result<_, _>>()?))
 }
 
 pub async fn create(
@@ -136,10 +116,7 @@ pub async fn create(
     let env = body.env.unwrap_or_default();
     check_env(&env)?;
     let config = sealed_config(&st, &body.source_kind, &body.source_config)?;
-    let row = st
-        .control
-        .store()
-        .insert_workload(&body.name, &body.source_kind, &config, &env)?;
+    let row = st.control.store().insert_workload(&body.name, &body.source_kind, &config, &env)?;
     Ok((StatusCode::CREATED, Json(view(&st, row)?)))
 }
 
@@ -159,10 +136,7 @@ pub async fn update(
     let old = st.control.store().workload(&id)?;
     check_name(&body.name)?;
     if body.source_kind != old.source_kind {
-        return Err(ApiError::bad(
-            "source_kind",
-            "a workload's kind cannot change; create a new workload",
-        ));
+        return Err(ApiError::bad("source_kind", "a workload's kind cannot change; create a new workload"));
     }
     if let Some(env) = &body.env {
         check_env(env)?;
@@ -177,10 +151,7 @@ pub async fn update(
     let merged = keep_redacted(&schema, &body.source_config, &old.source_config);
     let opened = tinyforge_control::open_config(&schema, &merged, st.control.store().sealer())?;
     let config = sealed_config(&st, &old.source_kind, &opened)?;
-    let row = st
-        .control
-        .store()
-        .update_workload(&id, &body.name, &config, body.env.as_deref())?;
+    let row = st.control.store().update_workload(&id, &body.name, &config, body.env.as_deref())?;
     Ok(Json(view(&st, row)?))
 }
 

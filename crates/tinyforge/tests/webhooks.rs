@@ -1,0 +1,204 @@
+//! The webhook ingress for real (W1–W5, T1): Debian's `docker-registry` on loopback sends its
+//! notifications to a registry trigger's URL; `docker push` of a new tag redeploys the bound image
+//! workload at exactly the pushed digest, served through the edge. Forged, unknown, oversized,
+//! malformed and duplicate deliveries are answered as the spec says and deploy nothing.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, http};
+use serde_json::{Value, json};
+
+/// The registry process and its storage (removed on drop).
+struct Registry(Child, #[allow(dead_code)] tempfile::TempDir);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+fn registry(addr: &str, notify_url: &str, auth: &str) -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: {addr}\n\
+         notifications:\n  endpoints:\n    - name: tinyforge\n      url: {notify_url}\n      headers:\n        Authorization: [\"Bearer {auth}\"]\n      timeout: 5s\n      threshold: 3\n      backoff: 1s\n",
+        root = dir.path().display()
+    );
+    std::fs::write(dir.path().join("config.yml"), config).unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.path().join("config.yml"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker-registry (Debian package docker-registry) is required");
+    let t = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(10), "registry did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Registry(child, dir)
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn wait_for_body(srv: &Server, host: &str, want: &str, limit: Duration) {
+    let t = Instant::now();
+    loop {
+        if http(srv.edge, "GET", "/", host, None, None) == (200, format!("{want}\n")) {
+            return;
+        }
+        assert!(t.elapsed() < limit, "{host} never served {want}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn registry_push_redeploys_the_exact_digest() {
+    use tinyforge_engine::testimg::{Behaviour, build_app};
+    build_app("tf-test/hook:v1", "hook-v1", Behaviour::Healthy).unwrap();
+    build_app("tf-test/hook:v2", "hook-v2", Behaviour::Healthy).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path());
+    let reg_addr = common::free_port().to_string();
+    let repo = format!("{reg_addr}/team/hook");
+    let name = format!("hook-{}", std::process::id());
+    let host = format!("{name}.test");
+
+    let (s, t) = srv.call(
+        "POST",
+        "/api/triggers",
+        Some(json!({"name": name, "kind": "registry", "config": {"registry": reg_addr, "repository": "team/hook",
+            "tags": {"policy": "glob", "pattern": "v*"}}, "signing_secret": "registry-shared-secret-0123"})),
+    );
+    assert_eq!(s, 201, "{t}");
+    let url = t["webhook_url"].as_str().unwrap().to_owned();
+    let (s, w) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "image", "source_config": {"image": repo, "tag": "v1",
+            "faces": [{"host": host, "port": 8080}], "health": {"path": "/health"}}})),
+    );
+    assert_eq!(s, 201, "{w}");
+    let wid = w["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        srv.call("POST", "/api/bindings", Some(json!({"workload_id": wid, "trigger_id": t["id"]}))).0,
+        201
+    );
+
+    let _reg = registry(&reg_addr, &format!("http://{}{url}", srv.api), "registry-shared-secret-0123");
+    let mut pushed_at = None;
+    for v in ["v1", "v2"] {
+        docker(&["tag", &format!("tf-test/hook:{v}"), &format!("{repo}:{v}")]);
+        let t0 = Instant::now();
+        let out = docker(&["push", &format!("{repo}:{v}")]);
+        let digest = out
+            .split_whitespace()
+            .skip_while(|w| *w != "digest:")
+            .nth(1)
+            .expect("docker push prints the digest");
+        wait_for_body(&srv, &host, &format!("hook-{v}"), Duration::from_secs(60));
+        println!("docker push {v} → new version serving through the edge: {} ms", t0.elapsed().as_millis());
+        pushed_at = Some(format!("{repo}@{digest}"));
+    }
+    // The new version serves before the old one is drained and removed; then the deploy is recorded.
+    let started = Instant::now();
+    let hist = loop {
+        let (_, hist) = srv.call("GET", &format!("/api/workloads/{wid}/deployments"), None);
+        if hist[0]["status"] != "running" && hist[0]["status"] != "queued" {
+            break hist;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let current = hist.as_array().unwrap().iter().find(|d| d["status"] == "succeeded").unwrap().clone();
+    assert_eq!(current["version"].as_str(), pushed_at.as_deref(), "deployed exactly the pushed digest");
+    assert!(current["triggered_by"].as_str().unwrap().starts_with("trigger:registry:"));
+    let deployments_before = hist.as_array().unwrap().len();
+
+    // A forged delivery (no Authorization) is refused with 401 and deploys nothing.
+    let fixture = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/webhooks/distribution/push-manifest-tagged.json"),
+    )
+    .unwrap()
+    .replace("127.0.0.1:5055", &reg_addr)
+    .replace("myorg/webapp", "team/hook")
+    .replace("\"1.4.2\"", "\"v9\"");
+    let forged: Value = serde_json::from_str(&fixture).unwrap();
+    let (s, b) = http(srv.api, "POST", &url, "api", None, Some(&forged));
+    assert_eq!(s, 401, "{b}");
+    let (s, _) = http(srv.api, "POST", "/api/webhook/triggers/not-a-secret", "api", None, Some(&forged));
+    assert_eq!(s, 404);
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, hist) = srv.call("GET", &format!("/api/workloads/{wid}/deployments"), None);
+    assert_eq!(hist.as_array().unwrap().len(), deployments_before, "nothing deployed by the forged delivery");
+    let (_, deliveries) =
+        srv.call("GET", &format!("/api/triggers/{}/deliveries", t["id"].as_str().unwrap()), None);
+    let verdicts: Vec<&str> =
+        deliveries.as_array().unwrap().iter().map(|d| d["verdict"].as_str().unwrap()).collect();
+    assert!(verdicts.contains(&"rejected") && verdicts.contains(&"accepted"), "{verdicts:?}");
+    assert!(
+        !deliveries.to_string().contains("registry-shared-secret-0123"),
+        "no credential in the delivery log"
+    );
+    assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
+}
+
+#[test]
+fn bad_deliveries_and_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start_with(tmp.path(), &[("TINYFORGE_WEBHOOK_MAX_BODY", "65536")]);
+    let (_, t) = srv.call("POST", "/api/triggers", Some(json!({"name": "m", "kind": "manual"})));
+    let url = t["webhook_url"].as_str().unwrap().to_owned();
+
+    // Oversized → 413; not JSON → 400 naming the problem; unknown shape → 400.
+    let big = Value::String("x".repeat(70_000));
+    assert_eq!(http(srv.api, "POST", &url, "api", None, Some(&big)).0, 413);
+    let (s, b) = http(srv.api, "POST", &url, "api", None, Some(&Value::String("{".into())));
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = http(srv.api, "POST", &url, "api", None, Some(&json!({"hello": 1})));
+    assert_eq!(s, 400);
+    assert!(b.contains("no vendor recognised"), "{b}");
+
+    // A ping deploys nothing; a repeated vendor delivery id is a duplicate.
+    let send = |body: Value, extra: &str| {
+        let mut s = std::net::TcpStream::connect(srv.api).unwrap();
+        let b = body.to_string();
+        use std::io::{Read, Write};
+        write!(s, "POST {url} HTTP/1.1\r\nHost: x\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let status: u16 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+        (status, serde_json::from_str::<Value>(out.split_once("\r\n\r\n").unwrap().1).unwrap())
+    };
+    let (s, b) =
+        send(json!({"zen": "hi", "hook_id": 1}), "X-GitHub-Event: ping\r\nX-GitHub-Delivery: p-1\r\n");
+    assert_eq!((s, b["event"]["kind"].as_str(), b["queued"].as_u64()), (200, Some("ping"), Some(0)), "{b}");
+    let manual = json!({"event": "manual", "actor": "ci"});
+    let (s, b) = send(manual.clone(), "webhook-id: d-42\r\n");
+    assert_eq!((s, b["queued"].as_u64()), (200, Some(0)), "{b}");
+    assert_eq!(b["event"]["kind"], "manual");
+    let (s, b) = send(manual, "webhook-id: d-42\r\n");
+    assert_eq!((s, b["duplicate"].as_bool()), (200, Some(true)), "{b}");
+    let (_, deliveries) =
+        srv.call("GET", &format!("/api/triggers/{}/deliveries", t["id"].as_str().unwrap()), None);
+    let first = deliveries.as_array().unwrap().iter().find(|d| d["verdict"] == "accepted").unwrap();
+    let (s, r) = srv.call(
+        "POST",
+        &format!(
+            "/api/triggers/{}/deliveries/{}/replay",
+            t["id"].as_str().unwrap(),
+            first["id"].as_str().unwrap()
+        ),
+        None,
+    );
+    assert_eq!((s, r["replay_of"].as_str()), (200, first["id"].as_str()), "{r}");
+}
