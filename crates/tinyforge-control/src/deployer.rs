@@ -21,11 +21,23 @@ impl Control {
         intent: &DeploymentIntent,
         sealed_config: Option<&Value>,
     ) -> Result<DeploymentRow, ControlError> {
+        self.enqueue_marking(workload_id, intent, sealed_config, None)
+    }
+
+    /// [`enqueue`](Self::enqueue), marking a scheduled binding's tick `(binding, at)` as handled in
+    /// the same transaction.
+    pub(crate) fn enqueue_marking(
+        &self,
+        workload_id: &str,
+        intent: &DeploymentIntent,
+        sealed_config: Option<&Value>,
+        fired: Option<(&str, &str)>,
+    ) -> Result<DeploymentRow, ControlError> {
         let row = self.store.workload(workload_id)?;
         let config = sealed_config.unwrap_or(&row.source_config);
         let intent_json = serde_json::to_value(intent).expect("an intent serialises");
         let (dep, superseded) =
-            self.store.enqueue_deployment(workload_id, &intent_json, &intent.triggered_by, config)?;
+            self.store.enqueue_deployment(workload_id, &intent_json, &intent.triggered_by, config, fired)?;
         for old in superseded {
             self.events.emit(
                 "deploy.superseded",

@@ -8,6 +8,7 @@ mod events;
 mod fanout;
 mod locks;
 mod reconciler;
+mod scheduler;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
@@ -27,6 +28,9 @@ pub trait TypedTrigger: Send + Sync + 'static {
     /// The kind's config. Its `///` docs become the schema descriptions the UI shows.
     type Config: DeserializeOwned + Serialize + JsonSchema + Send + Sync;
 
+    /// Whether the kind fires on a schedule (then the scheduler calls [`due`](Self::due)).
+    const SCHEDULED: bool = false;
+
     /// The kind's unique name (`manual`).
     fn kind(&self) -> &'static str;
     /// A complete, valid example config.
@@ -42,6 +46,16 @@ pub trait TypedTrigger: Send + Sync + 'static {
         workload: &Workload,
         event: &InboundEvent,
     ) -> Result<MatchOutcome, PluginError>;
+    /// Scheduled kinds (cron): the latest instant in `(after, now]` at which the schedule fires,
+    /// as the [`CronTick`](crate::CronTick) to deliver; `None` when nothing is due. Others keep the default.
+    fn due(
+        &self,
+        _config: &Self::Config,
+        _after: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> Option<InboundEvent> {
+        None
+    }
 }
 
 /// The erased Trigger every caller uses.
@@ -62,6 +76,15 @@ pub trait Trigger: Send + Sync {
         event: &InboundEvent,
         deadline: Duration,
     ) -> Result<MatchOutcome, PluginError>;
+    /// Whether the kind fires on a schedule.
+    fn scheduled(&self) -> bool;
+    /// For scheduled kinds: the event due in `(after, now]` under the (merged) `config`, if any.
+    fn due(
+        &self,
+        config: &Value,
+        after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<InboundEvent>, ConfigError>;
 }
 
 /// Erases a [`TypedTrigger`] to a [`Trigger`].
@@ -97,5 +120,16 @@ impl<T: TypedTrigger> Trigger for TriggerAdapter<T> {
     ) -> Result<MatchOutcome, PluginError> {
         let cfg = self.config(&workload.trigger_config)?;
         within("match", deadline, self.0.matches(&cfg, workload, event)).await
+    }
+    fn scheduled(&self) -> bool {
+        T::SCHEDULED
+    }
+    fn due(
+        &self,
+        config: &Value,
+        after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<InboundEvent>, ConfigError> {
+        Ok(self.0.due(&self.config(config)?, after, now))
     }
 }

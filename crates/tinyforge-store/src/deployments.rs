@@ -106,13 +106,15 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeploymentRow> {
 
 impl Store {
     /// Queues a deployment, superseding any queued (not yet running) one of the same workload.
-    /// Returns the new row and the ids it superseded.
+    /// With `fired`, in the same transaction marks that binding's tick as handled, so a crash can
+    /// neither lose nor double a scheduled deploy. Returns the new row and the ids it superseded.
     pub fn enqueue_deployment(
         &self,
         workload_id: &str,
         intent: &Value,
         triggered_by: &str,
         sealed_config: &Value,
+        fired: Option<(&str, &str)>,
     ) -> Result<(DeploymentRow, Vec<String>), StoreError> {
         let id = new_id();
         let at = now();
@@ -132,10 +134,25 @@ impl Store {
                 &format!("INSERT INTO deployments ({COLS}) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, NULL, NULL, NULL, ?6, NULL, NULL)"),
                 params![id, workload_id, intent.to_string(), triggered_by, sealed_config.to_string(), at],
             )?;
+            if let Some((binding, tick)) = fired {
+                tx.execute(
+                    "UPDATE workload_trigger_bindings SET last_fired_at = ?2 WHERE id = ?1",
+                    params![binding, tick],
+                )?;
+            }
             tx.commit()?;
             old
         };
         Ok((self.deployment(&id)?, superseded))
+    }
+
+    /// Marks a binding's tick as handled without deploying (the trigger skipped it).
+    pub fn mark_fired(&self, binding_id: &str, tick: &str) -> Result<(), StoreError> {
+        self.db().execute(
+            "UPDATE workload_trigger_bindings SET last_fired_at = ?2 WHERE id = ?1",
+            params![binding_id, tick],
+        )?;
+        Ok(())
     }
 
     /// Takes the oldest queued deployment whose workload has none running, marking it running.

@@ -25,7 +25,6 @@ CREATE TABLE triggers (
     config         TEXT NOT NULL,
     secret_hash    TEXT NOT NULL UNIQUE,    -- SHA-256 of the URL secret
     signing_secret TEXT,                    -- sealed
-    last_fired_at  TEXT,                    -- cron: last tick handled
     created_at     TEXT NOT NULL
 );
 CREATE TABLE workload_trigger_bindings (
@@ -35,6 +34,7 @@ CREATE TABLE workload_trigger_bindings (
     enabled        INTEGER NOT NULL DEFAULT 1,
     binding_config TEXT NOT NULL DEFAULT '{}',
     created_at     TEXT NOT NULL,
+    last_fired_at  TEXT,                    -- scheduled kinds: last tick handled
     UNIQUE (workload_id, trigger_id)
 );
 CREATE INDEX bindings_by_trigger ON workload_trigger_bindings(trigger_id);

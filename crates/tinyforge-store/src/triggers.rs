@@ -20,8 +20,6 @@ pub struct TriggerRow {
     pub config: Value,
     /// Whether deliveries must be signed.
     pub has_signing_secret: bool,
-    /// Last cron tick handled.
-    pub last_fired_at: Option<String>,
     /// Created.
     pub created_at: String,
 }
@@ -41,10 +39,12 @@ pub struct BindingRow {
     pub binding_config: Value,
     /// Created.
     pub created_at: String,
+    /// Scheduled kinds: the last tick handled.
+    pub last_fired_at: Option<String>,
 }
 
-const TCOLS: &str = "id, name, kind, config, signing_secret IS NOT NULL, last_fired_at, created_at";
-const BCOLS: &str = "id, workload_id, trigger_id, enabled, binding_config, created_at";
+const TCOLS: &str = "id, name, kind, config, signing_secret IS NOT NULL, created_at";
+const BCOLS: &str = "id, workload_id, trigger_id, enabled, binding_config, created_at, last_fired_at";
 
 fn trow(r: &rusqlite::Row<'_>) -> rusqlite::Result<TriggerRow> {
     Ok(TriggerRow {
@@ -53,8 +53,7 @@ fn trow(r: &rusqlite::Row<'_>) -> rusqlite::Result<TriggerRow> {
         kind: r.get(2)?,
         config: json_col(r.get(3)?),
         has_signing_secret: r.get(4)?,
-        last_fired_at: r.get(5)?,
-        created_at: r.get(6)?,
+        created_at: r.get(5)?,
     })
 }
 
@@ -66,6 +65,7 @@ fn brow(r: &rusqlite::Row<'_>) -> rusqlite::Result<BindingRow> {
         enabled: r.get(3)?,
         binding_config: json_col(r.get(4)?),
         created_at: r.get(5)?,
+        last_fired_at: r.get(6)?,
     })
 }
 
@@ -125,7 +125,7 @@ impl Store {
             .query_row(
                 &format!("SELECT {TCOLS}, signing_secret FROM triggers WHERE secret_hash = ?1"),
                 [hash_secret(secret)],
-                |r| Ok((trow(r)?, r.get::<_, Option<String>>(7)?)),
+                |r| Ok((trow(r)?, r.get::<_, Option<String>>(6)?)),
             )
             .optional()?;
         match found {
@@ -153,12 +153,6 @@ impl Store {
         }
     }
 
-    /// Records the last cron tick handled for a trigger.
-    pub fn set_trigger_fired(&self, id: &str, at: &str) -> Result<(), StoreError> {
-        self.db().execute("UPDATE triggers SET last_fired_at = ?2 WHERE id = ?1", params![id, at])?;
-        Ok(())
-    }
-
     /// Binds a workload to a trigger.
     pub fn insert_binding(
         &self,
@@ -172,7 +166,9 @@ impl Store {
         let id = new_id();
         self.db()
             .execute(
-                &format!("INSERT INTO workload_trigger_bindings ({BCOLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                &format!(
+                    "INSERT INTO workload_trigger_bindings ({BCOLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)"
+                ),
                 params![id, workload_id, trigger_id, enabled, binding_config.to_string(), now()],
             )
             .map_err(|e| conflict(e, || "this workload is already bound to this trigger".to_owned()))?;

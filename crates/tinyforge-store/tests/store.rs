@@ -67,15 +67,15 @@ fn queue_supersedes_and_serialises_per_workload() {
     let s = open(d.path());
     let a = s.insert_workload("a", "image", &json!({}), &[]).unwrap();
     let b = s.insert_workload("b", "image", &json!({}), &[]).unwrap();
-    let (a1, _) = s.enqueue_deployment(&a.id, &json!(1), "t", &json!({})).unwrap();
+    let (a1, _) = s.enqueue_deployment(&a.id, &json!(1), "t", &json!({}), None).unwrap();
     let first = s.claim_next_deployment().unwrap().unwrap();
     assert_eq!(first.id, a1.id);
-    let (a2, sup) = s.enqueue_deployment(&a.id, &json!(2), "t", &json!({})).unwrap();
+    let (a2, sup) = s.enqueue_deployment(&a.id, &json!(2), "t", &json!({}), None).unwrap();
     assert!(sup.is_empty(), "a running deployment is not superseded");
-    let (a3, sup) = s.enqueue_deployment(&a.id, &json!(3), "t", &json!({})).unwrap();
+    let (a3, sup) = s.enqueue_deployment(&a.id, &json!(3), "t", &json!({}), None).unwrap();
     assert_eq!(sup, vec![a2.id.clone()]);
     assert_eq!(s.deployment(&a2.id).unwrap().status, DeploymentStatus::Superseded);
-    let (b1, _) = s.enqueue_deployment(&b.id, &json!(1), "t", &json!({})).unwrap();
+    let (b1, _) = s.enqueue_deployment(&b.id, &json!(1), "t", &json!({}), None).unwrap();
     // a is running: the next claim is b's, not a3.
     assert_eq!(s.claim_next_deployment().unwrap().unwrap().id, b1.id);
     assert!(s.claim_next_deployment().unwrap().is_none());

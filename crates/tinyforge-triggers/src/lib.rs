@@ -1,6 +1,7 @@
 //! tinyforge's Trigger kinds, one folder per kind. Adding a kind = a folder + one line in
 //! [`builtin`].
 
+pub mod cron;
 pub mod git;
 pub mod manual;
 mod pattern;
@@ -16,6 +17,7 @@ pub fn builtin() -> Vec<Arc<dyn Trigger>> {
         Arc::new(TriggerAdapter(manual::ManualTrigger)),
         Arc::new(TriggerAdapter(registry::RegistryTrigger)),
         Arc::new(TriggerAdapter(git::GitTrigger)),
+        Arc::new(TriggerAdapter(cron::CronTrigger)),
     ]
 }
 

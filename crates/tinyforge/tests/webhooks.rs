@@ -202,3 +202,52 @@ fn bad_deliveries_and_duplicates() {
     );
     assert_eq!((s, r["replay_of"].as_str()), (200, first["id"].as_str()), "{r}");
 }
+
+#[test]
+fn cron_binding_redeploys_on_schedule() {
+    use tinyforge_engine::testimg::{Behaviour, build_app};
+    build_app("tf-test/cron:v1", "cron-v1", Behaviour::Healthy).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path());
+    let name = format!("cron-{}", std::process::id());
+    let host = format!("{name}.test");
+    let (_, w) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "image", "source_config": {"image": "tf-test/cron", "tag": "v1",
+            "faces": [{"host": host, "port": 8080}], "health": {"path": "/health"}, "drain_timeout_secs": 2}})),
+    );
+    let wid = w["id"].as_str().unwrap().to_owned();
+    let (s, e) = srv.call(
+        "POST",
+        "/api/triggers",
+        Some(json!({"name": name, "kind": "cron", "config": {"schedule": "every minute"}})),
+    );
+    assert_eq!((s, e["field"].as_str()), (400, Some("config.schedule")), "{e}");
+    let (_, t) = srv.call(
+        "POST",
+        "/api/triggers",
+        Some(json!({"name": name, "kind": "cron", "config": {"schedule": "*/3 * * * * *"}})),
+    );
+    assert_eq!(
+        srv.call("POST", "/api/bindings", Some(json!({"workload_id": wid, "trigger_id": t["id"]}))).0,
+        201
+    );
+    let t0 = Instant::now();
+    loop {
+        let (_, hist) = srv.call("GET", &format!("/api/workloads/{wid}/deployments"), None);
+        let by_cron = hist
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["status"] == "succeeded" && d["intent"]["event"]["kind"] == "cron_tick")
+            .count();
+        if by_cron >= 2 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "two scheduled deploys within 30 s: {hist}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None), (200, "cron-v1\n".into()));
+    assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
+}

@@ -36,8 +36,22 @@ pub fn images() {
 
 impl Harness {
     pub async fn new() -> Self {
-        images();
+        Self::on(tempfile::tempdir().unwrap(), true).await
+    }
+
+    /// A second control plane (no queue workers) over a copy of the same data dir: what a
+    /// restart sees.
+    pub async fn reopen(other: &Harness) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(other.dir.path().join("enc.key"), dir.path().join("enc.key")).unwrap();
+        for f in ["t.db", "t.db-wal", "t.db-shm"] {
+            let _ = std::fs::copy(other.dir.path().join(f), dir.path().join(f));
+        }
+        Self::on(dir, false).await
+    }
+
+    async fn on(dir: tempfile::TempDir, workers: bool) -> Self {
+        images();
         let store =
             Arc::new(Store::open(&dir.path().join("t.db"), Sealer::load(None, dir.path()).unwrap()).unwrap());
         let engine = DockerEngine::connect().await.expect("a Docker Engine is required for these tests");
@@ -68,7 +82,9 @@ impl Harness {
             events,
             ControlConfig::default(),
         );
-        tokio::spawn(control.clone().run_queue());
+        if workers {
+            tokio::spawn(control.clone().run_queue());
+        }
         Self { control, store, engine, edge, edge_addr, dir }
     }
 
