@@ -9,6 +9,7 @@ mod fanout;
 mod locks;
 mod reconciler;
 mod scheduler;
+mod watcher;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -56,6 +56,19 @@ pub trait TypedTrigger: Send + Sync + 'static {
     ) -> Option<InboundEvent> {
         None
     }
+    /// Polling kinds (a registry watcher): how often to [`poll`](Self::poll) under `config`.
+    fn poll_interval(&self, _config: &Self::Config) -> Option<Duration> {
+        None
+    }
+    /// Polls once. `state` is what the previous poll returned (`null` at first); returns the
+    /// events to fan out and the state to keep (persisted across restarts).
+    async fn poll(
+        &self,
+        _config: &Self::Config,
+        state: &Value,
+    ) -> Result<(Vec<InboundEvent>, Value), PluginError> {
+        Ok((Vec::new(), state.clone()))
+    }
 }
 
 /// The erased Trigger every caller uses.
@@ -78,6 +91,15 @@ pub trait Trigger: Send + Sync {
     ) -> Result<MatchOutcome, PluginError>;
     /// Whether the kind fires on a schedule.
     fn scheduled(&self) -> bool;
+    /// For polling kinds: the interval under `config` (`None`: this config does not poll).
+    fn poll_interval(&self, config: &Value) -> Option<Duration>;
+    /// For polling kinds: one poll within `deadline` (see [`TypedTrigger::poll`]).
+    async fn poll(
+        &self,
+        config: &Value,
+        state: &Value,
+        deadline: Duration,
+    ) -> Result<(Vec<InboundEvent>, Value), PluginError>;
     /// For scheduled kinds: the event due in `(after, now]` under the (merged) `config`, if any.
     fn due(
         &self,
@@ -123,6 +145,18 @@ impl<T: TypedTrigger> Trigger for TriggerAdapter<T> {
     }
     fn scheduled(&self) -> bool {
         T::SCHEDULED
+    }
+    fn poll_interval(&self, config: &Value) -> Option<Duration> {
+        self.0.poll_interval(&self.config(config).ok()?)
+    }
+    async fn poll(
+        &self,
+        config: &Value,
+        state: &Value,
+        deadline: Duration,
+    ) -> Result<(Vec<InboundEvent>, Value), PluginError> {
+        let cfg = self.config(config)?;
+        within("poll", deadline, self.0.poll(&cfg, state)).await
     }
     fn due(
         &self,

@@ -25,6 +25,7 @@ CREATE TABLE triggers (
     config         TEXT NOT NULL,
     secret_hash    TEXT NOT NULL UNIQUE,    -- SHA-256 of the URL secret
     signing_secret TEXT,                    -- sealed
+    poll_state     TEXT,                    -- polling kinds: what the last poll saw
     created_at     TEXT NOT NULL
 );
 CREATE TABLE workload_trigger_bindings (

@@ -145,6 +145,20 @@ impl Store {
         Ok(rows)
     }
 
+    /// What the last poll of a polling trigger saw (`null` before the first).
+    pub fn poll_state(&self, id: &str) -> Result<Value, StoreError> {
+        let s: Option<String> =
+            self.db().query_row("SELECT poll_state FROM triggers WHERE id = ?1", [id], |r| r.get(0))?;
+        Ok(s.map(json_col).unwrap_or(Value::Null))
+    }
+
+    /// Keeps what a poll saw.
+    pub fn set_poll_state(&self, id: &str, state: &Value) -> Result<(), StoreError> {
+        self.db()
+            .execute("UPDATE triggers SET poll_state = ?2 WHERE id = ?1", params![id, state.to_string()])?;
+        Ok(())
+    }
+
     /// Deletes a trigger and its bindings.
     pub fn delete_trigger(&self, id: &str) -> Result<(), StoreError> {
         match self.db().execute("DELETE FROM triggers WHERE id = ?1", [id])? {

@@ -126,6 +126,7 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let (soon_tx, soon_rx) = tokio::sync::mpsc::channel(256);
     tokio::spawn(control.clone().run_reconciler(soon_rx));
     tokio::spawn(control.clone().run_scheduler());
+    tokio::spawn(control.clone().run_watchers());
     tokio::spawn(watch_containers(engine.clone(), soon_tx));
 
     let app = crate::api::router(crate::api::AppState {

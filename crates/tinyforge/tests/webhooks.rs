@@ -20,13 +20,18 @@ impl Drop for Registry {
     }
 }
 
-fn registry(addr: &str, notify_url: &str, auth: &str) -> Registry {
+/// A registry on `addr`; with `notify = Some((url, auth))` it sends its notifications there.
+fn registry(addr: &str, notify: Option<(&str, &str)>) -> Registry {
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: {addr}\n\
-         notifications:\n  endpoints:\n    - name: tinyforge\n      url: {notify_url}\n      headers:\n        Authorization: [\"Bearer {auth}\"]\n      timeout: 5s\n      threshold: 3\n      backoff: 1s\n",
+    let mut config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: {addr}\n",
         root = dir.path().display()
     );
+    if let Some((url, auth)) = notify {
+        config += &format!(
+            "notifications:\n  endpoints:\n    - name: tinyforge\n      url: {url}\n      headers:\n        Authorization: [\"Bearer {auth}\"]\n      timeout: 5s\n      threshold: 3\n      backoff: 1s\n"
+        );
+    }
     std::fs::write(dir.path().join("config.yml"), config).unwrap();
     let child = Command::new("docker-registry")
         .arg("serve")
@@ -93,7 +98,8 @@ fn registry_push_redeploys_the_exact_digest() {
         201
     );
 
-    let _reg = registry(&reg_addr, &format!("http://{}{url}", srv.api), "registry-shared-secret-0123");
+    let _reg =
+        registry(&reg_addr, Some((&format!("http://{}{url}", srv.api), "registry-shared-secret-0123")));
     let mut pushed_at = None;
     for v in ["v1", "v2"] {
         docker(&["tag", &format!("tf-test/hook:{v}"), &format!("{repo}:{v}")]);
@@ -249,5 +255,51 @@ fn cron_binding_redeploys_on_schedule() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None), (200, "cron-v1\n".into()));
+    assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
+}
+
+#[test]
+fn watcher_finds_a_pushed_tag_without_notifications() {
+    use tinyforge_engine::testimg::{Behaviour, build_app};
+    build_app("tf-test/watch:v1", "watch-1.0.0", Behaviour::Healthy).unwrap();
+    build_app("tf-test/watch:v2", "watch-1.1.0", Behaviour::Healthy).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path());
+    let reg_addr = common::free_port().to_string();
+    let _reg = registry(&reg_addr, None);
+    let repo = format!("{reg_addr}/team/watch");
+    docker(&["tag", "tf-test/watch:v1", &format!("{repo}:1.0.0")]);
+    docker(&["push", &format!("{repo}:1.0.0")]);
+    let name = format!("watch-{}", std::process::id());
+    let host = format!("{name}.test");
+    let (s, w) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "image", "source_config": {"image": repo, "tag": "1.0.0",
+            "faces": [{"host": host, "port": 8080}], "health": {"path": "/health"}}})),
+    );
+    assert_eq!(s, 201, "{w}");
+    let wid = w["id"].as_str().unwrap().to_owned();
+    let (s, d) = srv.call("POST", &format!("/api/workloads/{wid}/deploy?wait=true"), None);
+    assert_eq!((s, d["status"].as_str()), (200, Some("succeeded")), "{d}");
+    let (s, t) = srv.call(
+        "POST",
+        "/api/triggers",
+        Some(json!({"name": name, "kind": "registry", "config": {"registry": reg_addr, "repository": "team/watch",
+            "tags": {"policy": "semver", "range": "^1"}, "watch": {"interval_secs": 1, "insecure": true}}})),
+    );
+    assert_eq!(s, 201, "{t}");
+    assert_eq!(
+        srv.call("POST", "/api/bindings", Some(json!({"workload_id": wid, "trigger_id": t["id"]}))).0,
+        201
+    );
+    std::thread::sleep(Duration::from_millis(2500)); // the first poll records 1.0.0
+    docker(&["tag", "tf-test/watch:v2", &format!("{repo}:1.1.0")]);
+    let t0 = Instant::now();
+    docker(&["push", &format!("{repo}:1.1.0")]);
+    wait_for_body(&srv, &host, "watch-1.1.0", Duration::from_secs(30));
+    println!("watcher: push of 1.1.0 → serving after {} ms", t0.elapsed().as_millis());
+    let (_, hist) = srv.call("GET", &format!("/api/workloads/{wid}/deployments"), None);
+    assert!(hist.as_array().unwrap().iter().any(|d| d["intent"]["target"]["tag"] == "1.1.0"), "{hist}");
     assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
 }

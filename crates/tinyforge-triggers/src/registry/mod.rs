@@ -4,11 +4,14 @@
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use tinyforge_plugin::schema::SecretString;
 use tinyforge_plugin::{
     ConfigError, DeploymentIntent, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
 };
 
 use crate::pattern::glob;
+
+mod watch;
 
 /// Deploy when an image is pushed to a registry.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -22,6 +25,31 @@ pub struct RegistryConfig {
     /// Which pushed tags deploy.
     #[serde(default)]
     pub tags: TagPolicy,
+    /// Poll the registry too (for registries that cannot send webhooks, or as a safety net).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Watch>,
+}
+
+/// Registry polling.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Watch {
+    /// Seconds between polls.
+    #[serde(default = "default_interval")]
+    pub interval_secs: u64,
+    /// Registry user (unset: anonymous, with the registry's bearer-token flow when it asks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Registry password or token (sealed at rest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretString>,
+    /// Speak plain HTTP to the registry (only for registries on a private network or loopback).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+fn default_interval() -> u64 {
+    300
 }
 
 /// Which tags deploy.
@@ -54,7 +82,7 @@ pub enum TagPolicy {
 }
 
 impl TagPolicy {
-    fn allows(&self, tag: &str) -> bool {
+    pub(crate) fn allows(&self, tag: &str) -> bool {
         match self {
             Self::Any => true,
             Self::Exact { tag: t } => t == tag,
@@ -89,10 +117,22 @@ impl TypedTrigger for RegistryTrigger {
             registry: Some("ghcr.io".into()),
             repository: "acme/web".into(),
             tags: TagPolicy::Semver { range: "^1.2".into() },
+            watch: None,
         }
     }
 
     fn check(&self, c: &RegistryConfig) -> Result<(), ConfigError> {
+        if let Some(w) = &c.watch {
+            if c.registry.is_none() {
+                return Err(ConfigError::new("registry", "watching needs the registry host, e.g. `ghcr.io`"));
+            }
+            if w.interval_secs < 5 && !w.insecure {
+                return Err(ConfigError::new(
+                    "watch.interval_secs",
+                    "poll public registries at most every 5 seconds",
+                ));
+            }
+        }
         if c.repository.trim().is_empty() {
             return Err(ConfigError::new("repository", "name the repository, e.g. `acme/api`"));
         }
@@ -131,6 +171,18 @@ impl TypedTrigger for RegistryTrigger {
             triggered_by: "trigger:registry".into(),
             deployment_id: String::new(),
         })))
+    }
+
+    fn poll_interval(&self, c: &RegistryConfig) -> Option<std::time::Duration> {
+        c.watch.as_ref().map(|w| std::time::Duration::from_secs(w.interval_secs.max(1)))
+    }
+
+    async fn poll(
+        &self,
+        c: &RegistryConfig,
+        state: &serde_json::Value,
+    ) -> Result<(Vec<InboundEvent>, serde_json::Value), PluginError> {
+        watch::poll(c, state).await
     }
 }
 
