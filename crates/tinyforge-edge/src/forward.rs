@@ -102,6 +102,26 @@ fn pick(inner: &Inner, host: &str, path: &str) -> Option<(Arc<Upstream>, Infligh
     }
 }
 
+/// The ACME HTTP-01 answer for `path`, if it is a pending challenge.
+fn acme_answer(inner: &Inner, path: &str) -> Option<Response<EdgeBody>> {
+    let token = path.strip_prefix("/.well-known/acme-challenge/")?;
+    let answer = inner.challenges.read().unwrap_or_else(|p| p.into_inner()).get(token).cloned()?;
+    Response::builder().header(header::CONTENT_TYPE, "application/octet-stream").body(full(answer)).ok()
+}
+
+/// `301` to the HTTPS listener, for faces served over TLS.
+fn to_https(inner: &Inner, host: &str, req: &Request<Incoming>) -> Option<Response<EdgeBody>> {
+    let port = inner.config.https_port?;
+    let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location =
+        if port == 443 { format!("https://{host}{pq}") } else { format!("https://{host}:{port}{pq}") };
+    Response::builder()
+        .status(StatusCode::MOVED_PERMANENTLY)
+        .header(header::LOCATION, HeaderValue::from_str(&location).ok()?)
+        .body(full(""))
+        .ok()
+}
+
 pub async fn handle(
     inner: &Inner,
     mut req: Request<Incoming>,
@@ -109,6 +129,16 @@ pub async fn handle(
     scheme: &'static str,
 ) -> Response<EdgeBody> {
     let host = host_of(&req);
+    if scheme == "http"
+        && let Some(r) = acme_answer(inner, req.uri().path())
+    {
+        return r;
+    }
+    let tls_face =
+        scheme == "http" && inner.table.load().find(&host, req.uri().path()).is_some_and(|r| r.target.tls);
+    if tls_face && let Some(r) = to_https(inner, &host, &req) {
+        return r;
+    }
     let Some((upstream, slot)) = pick(inner, &host, req.uri().path()) else {
         return plain(StatusCode::NOT_FOUND, "404 Not Found: no site is served at this address.\n");
     };

@@ -2,10 +2,12 @@
 //! atomically on deploy; per-upstream in-flight counting so the old version is stopped only once
 //! drained (kamal-proxy's model); streaming bodies, WebSocket tunnels, HTTP/1.1 and h2c.
 
+pub mod acme;
 mod body;
 mod forward;
 mod serve;
 mod table;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use tinyforge_plugin::ports::{RouteTarget, Routes};
 
-pub use serve::serve;
+pub use serve::{serve, serve_tls};
 use table::{RouteTable, Upstream};
 
 /// Proxy settings.
@@ -24,11 +26,13 @@ pub struct EdgeConfig {
     pub upstream_timeout: Duration,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
+    /// Port of the HTTPS listener, when there is one: faces with `tls` redirect HTTP to it.
+    pub https_port: Option<u16>,
 }
 
 impl Default for EdgeConfig {
     fn default() -> Self {
-        Self { upstream_timeout: Duration::from_secs(60), max_body_bytes: 64 << 20 }
+        Self { upstream_timeout: Duration::from_secs(60), max_body_bytes: 64 << 20, https_port: None }
     }
 }
 
@@ -44,6 +48,10 @@ struct Inner {
     config: EdgeConfig,
     /// Serialises writers of the table (readers never wait).
     write: std::sync::Mutex<()>,
+    /// Pending ACME HTTP-01 answers, served before routing.
+    challenges: acme::Challenges,
+    /// Wakes whoever keeps certificates for TLS faces (the ACME manager).
+    tls_changed: tokio::sync::Notify,
 }
 
 impl Edge {
@@ -55,8 +63,28 @@ impl Edge {
                 client: forward::client(),
                 config,
                 write: std::sync::Mutex::new(()),
+                challenges: acme::Challenges::default(),
+                tls_changed: tokio::sync::Notify::new(),
             }),
         }
+    }
+
+    /// The pending ACME challenges this edge answers (share them with [`acme::Acme`]).
+    pub fn challenges(&self) -> acme::Challenges {
+        self.inner.challenges.clone()
+    }
+
+    /// Hosts of every route served over TLS.
+    pub fn tls_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> =
+            self.all_routes().into_iter().filter(|(_, r)| r.tls).map(|(_, r)| r.host).collect();
+        hosts.dedup();
+        hosts
+    }
+
+    /// Resolves when the set of routes changed (a TLS face may need a certificate).
+    pub async fn routes_changed(&self) {
+        self.inner.tls_changed.notified().await;
     }
 
     /// Every route, for the API and tests.
@@ -92,6 +120,7 @@ impl Edge {
         for u in &retired {
             u.retire();
         }
+        self.inner.tls_changed.notify_waiters();
         retired
     }
 }

@@ -2,6 +2,7 @@
 //! plain TCP), hands each request to the forwarder, logs it, and drains on shutdown.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
@@ -12,11 +13,32 @@ use tokio::net::TcpListener;
 use crate::Edge;
 use crate::forward::handle;
 
-/// Serves `listener` until `shutdown` resolves, then lets open requests finish (30 s at most).
+/// Serves plain HTTP on `listener` until `shutdown` resolves, then lets open requests finish
+/// (30 s at most).
 pub async fn serve(
     edge: Edge,
     listener: TcpListener,
     scheme: &'static str,
+    shutdown: impl Future<Output = ()>,
+) {
+    run(edge, listener, scheme, None, shutdown).await
+}
+
+/// Serves HTTPS (h2 and http/1.1 by ALPN) with certificates from `tls`.
+pub async fn serve_tls(
+    edge: Edge,
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()>,
+) {
+    run(edge, listener, "https", Some(tokio_rustls::TlsAcceptor::from(tls)), shutdown).await
+}
+
+async fn run(
+    edge: Edge,
+    listener: TcpListener,
+    scheme: &'static str,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -47,11 +69,27 @@ pub async fn serve(
                 Ok::<_, std::convert::Infallible>(resp)
             }
         });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        match &tls {
+            None => {
+                let conn = graceful
+                    .watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned());
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            Some(acceptor) => {
+                let (acceptor, builder, watcher) = (acceptor.clone(), builder.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+                    let _ = watcher.watch(conn).await;
+                });
+            }
+        }
     }
     let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
 }
