@@ -154,6 +154,11 @@ impl Acme {
         result
     }
 
+    /// Whether `host` has a certificate that needs no renewal yet.
+    pub fn is_fresh(&self, host: &str) -> bool {
+        self.certs.is_fresh(host, RENEW_AFTER)
+    }
+
     /// Issues or renews every host in `hosts` lacking a fresh certificate; returns the failures.
     pub async fn ensure(&self, hosts: &[String]) -> Vec<AcmeError> {
         let mut failed = Vec::new();

@@ -120,7 +120,8 @@ impl Edge {
         for u in &retired {
             u.retire();
         }
-        self.inner.tls_changed.notify_waiters();
+        // One waiter (the certificate keeper); a permit is kept if it is busy.
+        self.inner.tls_changed.notify_one();
         retired
     }
 }

@@ -20,6 +20,18 @@ pub struct ServeArgs {
     /// Address of the public HTTP listener (the edge proxy).
     #[arg(long, env = "TINYFORGE_HTTP")]
     pub http: Option<SocketAddr>,
+    /// Address of the public HTTPS listener (the edge proxy with automatic certificates).
+    #[arg(long, env = "TINYFORGE_HTTPS")]
+    pub https: Option<SocketAddr>,
+    /// ACME directory URL for automatic certificates (default: Let's Encrypt).
+    #[arg(long, env = "TINYFORGE_ACME_DIRECTORY")]
+    pub acme_directory: Option<String>,
+    /// Contact e-mail for the ACME account.
+    #[arg(long, env = "TINYFORGE_ACME_EMAIL")]
+    pub acme_email: Option<String>,
+    /// PEM file of CA roots to trust for the ACME directory (a private or test CA).
+    #[arg(long, env = "TINYFORGE_ACME_CA_ROOTS")]
+    pub acme_ca_roots: Option<PathBuf>,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "TINYFORGE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -44,6 +56,10 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
     http: Option<SocketAddr>,
+    https: Option<SocketAddr>,
+    acme_directory: Option<String>,
+    acme_email: Option<String>,
+    acme_ca_roots: Option<PathBuf>,
     log_format: Option<String>,
     reconcile_interval: Option<u64>,
     max_parallel_deploys: Option<usize>,
@@ -56,6 +72,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub http: SocketAddr,
+    pub https: SocketAddr,
+    pub acme_directory: String,
+    pub acme_email: Option<String>,
+    pub acme_ca_roots: Option<PathBuf>,
     pub json_logs: bool,
     pub reconcile_interval: u64,
     pub max_parallel_deploys: usize,
@@ -84,6 +104,13 @@ impl ServeArgs {
             data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("tinyforge-data")),
             listen: self.listen.or(file.listen).unwrap_or(([127, 0, 0, 1], 8080).into()),
             http: self.http.or(file.http).unwrap_or(([0, 0, 0, 0], 80).into()),
+            https: self.https.or(file.https).unwrap_or(([0, 0, 0, 0], 443).into()),
+            acme_directory: self
+                .acme_directory
+                .or(file.acme_directory)
+                .unwrap_or_else(|| tinyforge_edge::acme::LETS_ENCRYPT.to_owned()),
+            acme_email: self.acme_email.or(file.acme_email),
+            acme_ca_roots: self.acme_ca_roots.or(file.acme_ca_roots),
             json_logs: log_format == "json",
             reconcile_interval: self.reconcile_interval.or(file.reconcile_interval).unwrap_or(300).max(1),
             max_parallel_deploys: self.max_parallel_deploys.or(file.max_parallel_deploys).unwrap_or(4).max(1),

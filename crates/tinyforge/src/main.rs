@@ -22,6 +22,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    // One TLS provider for the whole process (ring; no aws-lc, no OpenSSL).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {

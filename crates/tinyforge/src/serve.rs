@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::StreamExt;
 use tinyforge_control::{Control, ControlConfig, EventBus};
+use tinyforge_edge::acme::{Acme, AcmeConfig};
+use tinyforge_edge::tls::CertStore;
 use tinyforge_edge::{Edge, EdgeConfig};
 use tinyforge_engine::DockerEngine;
 use tinyforge_plugin::{Deps, Registry, RegistryBuilder};
@@ -77,7 +79,8 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let (dv, api) = engine.version().await?;
     tracing::info!(docker = %dv, api = %api, "docker engine connected");
 
-    let edge = Edge::new(EdgeConfig::default());
+    let edge = Edge::new(EdgeConfig { https_port: Some(s.https.port()), ..EdgeConfig::default() });
+    let certs = Arc::new(CertStore::open(&s.data_dir.join("certs"))?);
     let events = Arc::new(EventBus::new(store.clone(), 50_000));
     let deps = Deps {
         engine: Arc::new(engine.clone()),
@@ -96,9 +99,12 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let api_listener = tokio::net::TcpListener::bind(s.listen)
         .await
         .with_context(|| format!("binding API on {}", s.listen))?;
+    let https_listener = tokio::net::TcpListener::bind(s.https)
+        .await
+        .with_context(|| format!("binding HTTPS on {}", s.https))?;
     let http_listener =
         tokio::net::TcpListener::bind(s.http).await.with_context(|| format!("binding HTTP on {}", s.http))?;
-    tracing::info!(api = %s.listen, http = %s.http, data_dir = %s.data_dir.display(), "tinyforge serving");
+    tracing::info!(api = %s.listen, http = %s.http, https = %s.https, data_dir = %s.data_dir.display(), "tinyforge serving");
 
     let stop = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(stop.clone()));
@@ -108,6 +114,23 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
         "http",
         stop.clone().cancelled_owned(),
     ));
+    let tls_task = tokio::spawn(tinyforge_edge::serve_tls(
+        edge.clone(),
+        https_listener,
+        certs.server_config(),
+        stop.clone().cancelled_owned(),
+    ));
+    let acme = Acme::new(
+        AcmeConfig {
+            directory: s.acme_directory.clone(),
+            ca_roots: s.acme_ca_roots.clone(),
+            email: s.acme_email.clone(),
+            state_dir: s.data_dir.join("acme"),
+        },
+        edge.challenges(),
+        certs,
+    );
+    tokio::spawn(keep_certificates(acme, edge.clone(), control.events().clone()));
 
     // Boot: resolve deployments a crash left running, restore routes, then the loops.
     let recovering = control.clone();
@@ -140,8 +163,43 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
         .with_graceful_shutdown(stop.clone().cancelled_owned())
         .await?;
     let _ = edge_task.await;
+    let _ = tls_task.await;
     tracing::info!("tinyforge stopped");
     Ok(())
+}
+
+/// Certificates for every TLS face: when routes change, daily for renewals, and 10 minutes after
+/// a failure.
+async fn keep_certificates(acme: Acme, edge: Edge, events: Arc<EventBus>) {
+    loop {
+        let mut failed = false;
+        for host in edge.tls_hosts() {
+            let was_fresh = acme.is_fresh(&host);
+            match acme.ensure(std::slice::from_ref(&host)).await.pop() {
+                None if !was_fresh => events.emit(
+                    "cert.issued",
+                    None,
+                    format!("certificate issued for {host}"),
+                    serde_json::json!({"host": host}),
+                ),
+                None => {}
+                Some(e) => {
+                    failed = true;
+                    events.emit(
+                        "cert.renewal_failed",
+                        None,
+                        format!("no certificate for {host}: {e}"),
+                        serde_json::json!({"host": host, "error": e.to_string()}),
+                    )
+                }
+            }
+        }
+        let wait = Duration::from_secs(if failed { 600 } else { 86_400 });
+        tokio::select! {
+            () = edge.routes_changed() => {},
+            () = tokio::time::sleep(wait) => {},
+        }
+    }
 }
 
 /// Container deaths (die, oom, kill, destroy) → that workload is reconciled within moments.

@@ -53,11 +53,11 @@ impl Server {
 
     /// Starts with extra environment variables.
     pub fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
-        let (api, edge) = (free_port(), free_port());
+        let (api, edge, https) = (free_port(), free_port(), free_port());
         let mut child = Command::new(env!("CARGO_BIN_EXE_tinyforge"))
             .args(["serve", "--data-dir"])
             .arg(dir)
-            .args(["--listen", &api.to_string(), "--http", &edge.to_string()])
+            .args(["--listen", &api.to_string(), "--http", &edge.to_string(), "--https", &https.to_string()])
             .env("TINYFORGE_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
