@@ -127,8 +127,16 @@ fn serve_end_to_end() {
     // Graceful stop; secrets are nowhere in plain in the data dir.
     assert!(srv.stop(), "tinyforge exits 0 on SIGTERM");
     assert!(srv.stdout.contains(&token), "the first start prints the admin token once");
-    for f in std::fs::read_dir(tmp.path()).unwrap() {
-        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+    fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { out.extend(files(&p)) } else { out.push(p) }
+        }
+        out
+    }
+    for f in files(tmp.path()) {
+        let bytes = std::fs::read(f).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         for plain in ["registry-password-plain-123", "env-secret-plain-456", secret.as_str()] {
             assert!(!text.contains(plain), "{plain} found in plain in the data dir");
