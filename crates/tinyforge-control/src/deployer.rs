@@ -6,11 +6,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tinyforge_plugin::ports::Event;
 use tinyforge_plugin::{DeploymentIntent, InboundEvent, Manual, Target};
-use tinyforge_store::{DeploymentRow, DeploymentStatus};
+use tinyforge_store::{DeploymentRow, DeploymentStatus, NewDeployment, WorkloadRow};
 use tokio::sync::Semaphore;
 
 use crate::{Control, ControlError};
+
+/// One deployment to queue.
+pub(crate) struct Queued<'a> {
+    pub workload: &'a WorkloadRow,
+    pub intent: &'a DeploymentIntent,
+    /// The config to deploy (secrets sealed).
+    pub config: &'a Value,
+    /// A scheduled binding's tick `(binding, at)` to mark handled.
+    pub fired: Option<(&'a str, &'a str)>,
+}
 
 impl Control {
     /// Queues `intent` for `workload_id`, deploying `sealed_config` (default: the workload's
@@ -34,27 +45,49 @@ impl Control {
         fired: Option<(&str, &str)>,
     ) -> Result<DeploymentRow, ControlError> {
         let row = self.store.workload(workload_id)?;
-        let config = sealed_config.unwrap_or(&row.source_config);
-        let intent_json = serde_json::to_value(intent).expect("an intent serialises");
-        let (dep, superseded) =
-            self.store.enqueue_deployment(workload_id, &intent_json, &intent.triggered_by, config, fired)?;
-        for old in superseded {
-            self.events.emit(
-                "deploy.superseded",
-                Some(workload_id),
-                format!("deployment {old} superseded by {}", dep.id),
-                json!({"deployment_id": old, "by": dep.id}),
-            );
-            let _ = self.finished.send(old);
+        let config = sealed_config.unwrap_or(&row.source_config).clone();
+        let id = self.queue(&[Queued { workload: &row, intent, config: &config, fired }])?.remove(0);
+        Ok(self.store.deployment(&id)?)
+    }
+
+    /// Queues several deployments with one transaction and one events write; returns their ids.
+    pub(crate) fn queue(&self, items: &[Queued<'_>]) -> Result<Vec<String>, ControlError> {
+        let intents: Vec<Value> =
+            items.iter().map(|q| serde_json::to_value(q.intent).expect("an intent serialises")).collect();
+        let new: Vec<NewDeployment<'_>> = items
+            .iter()
+            .zip(&intents)
+            .map(|(q, intent)| NewDeployment {
+                workload_id: &q.workload.id,
+                intent,
+                triggered_by: &q.intent.triggered_by,
+                sealed_config: q.config,
+                fired: q.fired,
+            })
+            .collect();
+        let done = self.store.enqueue_deployments(&new)?;
+        let mut events = Vec::with_capacity(done.len());
+        for (q, (id, superseded)) in items.iter().zip(&done) {
+            let wid = Some(q.workload.id.clone());
+            for old in superseded {
+                events.push(Event {
+                    kind: "deploy.superseded".into(),
+                    workload_id: wid.clone(),
+                    message: format!("deployment {old} superseded by {id}"),
+                    data: json!({"deployment_id": old, "by": id}),
+                });
+                let _ = self.finished.send(old.clone());
+            }
+            events.push(Event {
+                kind: "deploy.queued".into(),
+                workload_id: wid,
+                message: format!("{} queued by {}", q.workload.name, q.intent.triggered_by),
+                data: json!({"deployment_id": id, "event": q.intent.event.kind()}),
+            });
         }
-        self.events.emit(
-            "deploy.queued",
-            Some(workload_id),
-            format!("{} queued by {}", row.name, intent.triggered_by),
-            json!({"deployment_id": dep.id, "event": intent.event.kind()}),
-        );
+        self.events.publish_many(events);
         self.wake.notify_one();
-        Ok(dep)
+        Ok(done.into_iter().map(|(id, _)| id).collect())
     }
 
     /// Runs the queue forever: up to `max_parallel_deploys` deployments at once.

@@ -34,6 +34,24 @@ impl EventBus {
     }
 }
 
+impl EventBus {
+    /// Publishes several events with one write.
+    pub fn publish_many(&self, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
+        match self.store.insert_events(&events, self.keep) {
+            Ok(rows) => {
+                for row in rows {
+                    tracing::info!(kind = %row.kind, workload = ?row.workload_id, "{}", row.message);
+                    let _ = self.tx.send(row);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not store events"),
+        }
+    }
+}
+
 impl Events for EventBus {
     fn publish(&self, event: Event) {
         tracing::info!(kind = %event.kind, workload = ?event.workload_id, "{}", event.message);

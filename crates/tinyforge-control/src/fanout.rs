@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
+use tinyforge_plugin::DeploymentIntent;
 use tinyforge_plugin::{
     InboundEvent, Manual, MatchOutcome, Trigger, Workload, merge_config, with_effective_trigger,
 };
-use tinyforge_store::{BindingRow, DeploymentRow, TriggerRow};
+use tinyforge_store::{BindingRow, DeploymentRow, TriggerRow, WorkloadRow};
+
+use crate::deployer::Queued;
 
 use crate::{Control, ControlError};
 
@@ -37,13 +40,14 @@ pub struct MatchError {
 }
 
 enum One {
-    Queued(String),
+    Matched(WorkloadRow, Box<DeploymentIntent>),
     Skipped(&'static str),
     Failed(MatchError),
 }
 
 impl Control {
-    /// Matches `event` against the trigger's enabled bindings and queues the intents.
+    /// Matches `event` against the trigger's enabled bindings (4 at a time) and queues every
+    /// intent with one transaction.
     pub async fn fan_out(
         &self,
         trigger: &TriggerRow,
@@ -58,13 +62,19 @@ impl Control {
             .collect()
             .await;
         let mut summary = FanoutSummary::default();
+        let mut matched = Vec::new();
         for r in results {
             match r {
-                One::Queued(id) => summary.queued.push(id),
+                One::Matched(w, intent) => matched.push((w, intent)),
                 One::Skipped(reason) => *summary.skipped.entry(reason.to_owned()).or_default() += 1,
                 One::Failed(e) => summary.errors.push(e),
             }
         }
+        let items: Vec<Queued<'_>> = matched
+            .iter()
+            .map(|(w, intent)| Queued { workload: w, intent, config: &w.source_config, fired: None })
+            .collect();
+        summary.queued = self.queue(&items)?;
         Ok(summary)
     }
 
@@ -87,25 +97,12 @@ impl Control {
             Ok(r) => r,
             Err(e) => return fail(e.to_string()),
         };
-        // Triggers never need secrets: they see the stored (sealed) source config.
-        let w = Workload {
-            id: row.id,
-            name: row.name,
-            source_kind: row.source_kind,
-            source_config: row.source_config,
-            trigger_kind: None,
-            trigger_config: Value::Null,
-            env: Vec::new(),
-        };
-        let w = with_effective_trigger(&w, &trigger.kind, merged);
+        let w = with_effective_trigger(&trigger_view(&row), &trigger.kind, merged);
         match plugin.matches(&w, event, self.config.match_timeout).await {
             Ok(MatchOutcome::Skip(reason)) => One::Skipped(reason),
             Ok(MatchOutcome::Deploy(mut intent)) => {
                 intent.triggered_by = format!("trigger:{}:{}", trigger.kind, trigger.id);
-                match self.enqueue(&w.id, &intent, None) {
-                    Ok(d) => One::Queued(d.id),
-                    Err(e) => fail(e.to_string()),
-                }
+                One::Matched(row, intent)
             }
             Err(e) => fail(e.to_string()),
         }
@@ -130,16 +127,7 @@ impl Control {
                 break;
             }
         }
-        let w = Workload {
-            id: row.id,
-            name: row.name,
-            source_kind: row.source_kind,
-            source_config: row.source_config,
-            trigger_kind: None,
-            trigger_config: Value::Null,
-            env: Vec::new(),
-        };
-        let w = with_effective_trigger(&w, "manual", config);
+        let w = with_effective_trigger(&trigger_view(&row), "manual", config);
         let event = InboundEvent::Manual(Manual { actor: actor.to_owned(), reference });
         match plugin.matches(&w, &event, self.config.match_timeout).await? {
             MatchOutcome::Deploy(intent) => self.enqueue(&w.id, &intent, None),
@@ -147,5 +135,19 @@ impl Control {
                 Err(ControlError::Invalid(format!("the manual trigger refused this deploy ({reason})")))
             }
         }
+    }
+}
+
+/// The workload as triggers see it: the stored (sealed) source config, no env. Triggers never need
+/// secrets.
+pub(crate) fn trigger_view(row: &WorkloadRow) -> Workload {
+    Workload {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        source_kind: row.source_kind.clone(),
+        source_config: row.source_config.clone(),
+        trigger_kind: None,
+        trigger_config: Value::Null,
+        env: Vec::new(),
     }
 }

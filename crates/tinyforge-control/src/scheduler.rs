@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
-use tinyforge_plugin::{InboundEvent, MatchOutcome, Workload, merge_config, with_effective_trigger};
+use tinyforge_plugin::{InboundEvent, MatchOutcome, merge_config, with_effective_trigger};
 
 use crate::{Control, ControlError};
 
@@ -47,16 +46,7 @@ impl Control {
                 let InboundEvent::CronTick(tick) = &event else { continue };
                 let mark = tick.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                 let row = self.store.workload(&b.workload_id)?;
-                let w = Workload {
-                    id: row.id,
-                    name: row.name,
-                    source_kind: row.source_kind,
-                    source_config: row.source_config,
-                    trigger_kind: None,
-                    trigger_config: Value::Null,
-                    env: Vec::new(),
-                };
-                let w = with_effective_trigger(&w, &t.kind, merged);
+                let w = with_effective_trigger(&crate::fanout::trigger_view(&row), &t.kind, merged);
                 match plugin.matches(&w, &event, self.config.match_timeout).await {
                     Ok(MatchOutcome::Deploy(mut intent)) => {
                         intent.triggered_by = format!("trigger:{}:{}", t.kind, t.id);

@@ -56,10 +56,10 @@ impl Store {
     /// Records a delivery; returns its id.
     pub fn insert_delivery(&self, d: &NewDelivery<'_>) -> Result<String, StoreError> {
         let id = new_id();
-        self.db().execute(
+        self.db().prepare_cached(
             "INSERT INTO webhook_deliveries (id, trigger_id, vendor, vendor_delivery_id, event, headers, body,
              verdict, summary, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
+        )?.execute(params![
                 id,
                 d.trigger_id,
                 d.vendor,

@@ -54,6 +54,20 @@ impl DeploymentStatus {
     }
 }
 
+/// A deployment to queue.
+pub struct NewDeployment<'a> {
+    /// The workload.
+    pub workload_id: &'a str,
+    /// The intent (JSON DeploymentIntent).
+    pub intent: &'a Value,
+    /// Who or what fired it.
+    pub triggered_by: &'a str,
+    /// The config to deploy (secrets sealed).
+    pub sealed_config: &'a Value,
+    /// A scheduled binding's tick `(binding id, at)` to mark handled in the same transaction.
+    pub fired: Option<(&'a str, &'a str)>,
+}
+
 /// One deployment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeploymentRow {
@@ -116,34 +130,56 @@ impl Store {
         sealed_config: &Value,
         fired: Option<(&str, &str)>,
     ) -> Result<(DeploymentRow, Vec<String>), StoreError> {
-        let id = new_id();
+        let item = NewDeployment { workload_id, intent, triggered_by, sealed_config, fired };
+        let (id, superseded) = self.enqueue_deployments(&[item])?.remove(0);
+        Ok((self.deployment(&id)?, superseded))
+    }
+
+    /// Queues many deployments in one transaction (a webhook fanned out to many bindings);
+    /// returns each new id with the ids it superseded.
+    pub fn enqueue_deployments(
+        &self,
+        items: &[NewDeployment<'_>],
+    ) -> Result<Vec<(String, Vec<String>)>, StoreError> {
         let at = now();
-        let superseded = {
-            let mut db = self.db();
-            let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let old: Vec<String> = tx
-                .prepare("SELECT id FROM deployments WHERE workload_id = ?1 AND status = 'queued'")?
-                .query_map([workload_id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            tx.execute(
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(items.len());
+        {
+            let mut queued =
+                tx.prepare_cached("SELECT id FROM deployments WHERE workload_id = ?1 AND status = 'queued'")?;
+            let mut supersede = tx.prepare_cached(
                 "UPDATE deployments SET status = 'superseded', finished_at = ?2, error = ?3
                  WHERE workload_id = ?1 AND status = 'queued'",
-                params![workload_id, at, format!("superseded by {id}")],
             )?;
-            tx.execute(
-                &format!("INSERT INTO deployments ({COLS}) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, NULL, NULL, NULL, ?6, NULL, NULL)"),
-                params![id, workload_id, intent.to_string(), triggered_by, sealed_config.to_string(), at],
-            )?;
-            if let Some((binding, tick)) = fired {
-                tx.execute(
-                    "UPDATE workload_trigger_bindings SET last_fired_at = ?2 WHERE id = ?1",
-                    params![binding, tick],
-                )?;
+            let mut insert = tx.prepare_cached(&format!(
+                "INSERT INTO deployments ({COLS}) VALUES (?1, ?2, 'queued', ?3, ?4, ?5, NULL, NULL, NULL, ?6, NULL, NULL)"
+            ))?;
+            let mut mark =
+                tx.prepare_cached("UPDATE workload_trigger_bindings SET last_fired_at = ?2 WHERE id = ?1")?;
+            for it in items {
+                let id = new_id();
+                let old: Vec<String> =
+                    queued.query_map([it.workload_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                if !old.is_empty() {
+                    supersede.execute(params![it.workload_id, at, format!("superseded by {id}")])?;
+                }
+                insert.execute(params![
+                    id,
+                    it.workload_id,
+                    it.intent.to_string(),
+                    it.triggered_by,
+                    it.sealed_config.to_string(),
+                    at
+                ])?;
+                if let Some((binding, tick)) = it.fired {
+                    mark.execute(params![binding, tick])?;
+                }
+                out.push((id, old));
             }
-            tx.commit()?;
-            old
-        };
-        Ok((self.deployment(&id)?, superseded))
+        }
+        tx.commit()?;
+        Ok(out)
     }
 
     /// Marks a binding's tick as handled without deploying (the trigger skipped it).

@@ -27,24 +27,37 @@ pub struct EventRow {
 impl Store {
     /// Stores an event, keeping at most `keep` events; returns the stored row.
     pub fn insert_event(&self, e: &Event, keep: i64) -> Result<EventRow, StoreError> {
+        Ok(self.insert_events(std::slice::from_ref(e), keep)?.remove(0))
+    }
+
+    /// Stores events in one transaction, keeping at most `keep`; returns the stored rows.
+    pub fn insert_events(&self, events: &[Event], keep: i64) -> Result<Vec<EventRow>, StoreError> {
         let at = now();
-        let db = self.db();
-        db.execute(
-            "INSERT INTO events (at, kind, workload_id, message, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![at, e.kind, e.workload_id, e.message, e.data.to_string()],
-        )?;
-        let seq = db.last_insert_rowid();
-        if seq % 100 == 0 {
-            db.execute("DELETE FROM events WHERE seq <= ?1", [seq - keep])?;
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut rows = Vec::with_capacity(events.len());
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO events (at, kind, workload_id, message, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for e in events {
+                st.execute(params![at, e.kind, e.workload_id, e.message, e.data.to_string()])?;
+                let seq = tx.last_insert_rowid();
+                if seq % 1000 == 0 {
+                    tx.execute("DELETE FROM events WHERE seq <= ?1", [seq - keep])?;
+                }
+                rows.push(EventRow {
+                    seq,
+                    at: at.clone(),
+                    kind: e.kind.clone(),
+                    workload_id: e.workload_id.clone(),
+                    message: e.message.clone(),
+                    data: e.data.clone(),
+                });
+            }
         }
-        Ok(EventRow {
-            seq,
-            at,
-            kind: e.kind.clone(),
-            workload_id: e.workload_id.clone(),
-            message: e.message.clone(),
-            data: e.data.clone(),
-        })
+        tx.commit()?;
+        Ok(rows)
     }
 
     /// Events after `after_seq`, oldest first, optionally for one workload.

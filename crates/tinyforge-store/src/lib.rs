@@ -21,7 +21,7 @@ use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 pub use deliveries::{DeliveryRow, NewDelivery};
-pub use deployments::{DeploymentRow, DeploymentStatus};
+pub use deployments::{DeploymentRow, DeploymentStatus, NewDeployment};
 pub use events::EventRow;
 pub use seal::{Sealer, random_bytes, write_private};
 pub use triggers::{BindingRow, TriggerRow};

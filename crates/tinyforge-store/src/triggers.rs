@@ -122,11 +122,8 @@ impl Store {
     ) -> Result<Option<(TriggerRow, Option<String>)>, StoreError> {
         let found = self
             .db()
-            .query_row(
-                &format!("SELECT {TCOLS}, signing_secret FROM triggers WHERE secret_hash = ?1"),
-                [hash_secret(secret)],
-                |r| Ok((trow(r)?, r.get::<_, Option<String>>(6)?)),
-            )
+            .prepare_cached(&format!("SELECT {TCOLS}, signing_secret FROM triggers WHERE secret_hash = ?1"))?
+            .query_row([hash_secret(secret)], |r| Ok((trow(r)?, r.get::<_, Option<String>>(6)?)))
             .optional()?;
         match found {
             None => Ok(None),
@@ -221,7 +218,7 @@ impl Store {
         trigger_id: Option<&str>,
     ) -> Result<Vec<BindingRow>, StoreError> {
         let db = self.db();
-        let mut st = db.prepare(&format!(
+        let mut st = db.prepare_cached(&format!(
             "SELECT {BCOLS} FROM workload_trigger_bindings
              WHERE (?1 IS NULL OR workload_id = ?1) AND (?2 IS NULL OR trigger_id = ?2) ORDER BY created_at"
         ))?;

@@ -106,7 +106,8 @@ impl Store {
     /// One workload by id.
     pub fn workload(&self, id: &str) -> Result<WorkloadRow, StoreError> {
         self.db()
-            .query_row(&format!("SELECT {COLS} FROM workloads WHERE id = ?1"), [id], row)
+            .prepare_cached(&format!("SELECT {COLS} FROM workloads WHERE id = ?1"))?
+            .query_row([id], row)
             .optional()?
             .ok_or_else(|| StoreError::NotFound { what: "workload", id: id.to_owned() })
     }
