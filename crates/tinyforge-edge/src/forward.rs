@@ -177,11 +177,15 @@ pub async fn handle(
         parts.headers.insert("x-forwarded-host", v);
     }
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    parts.uri =
-        match Uri::builder().scheme("http").authority(upstream.addr.to_string()).path_and_query(pq).build() {
-            Ok(u) => u,
-            Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"),
-        };
+    parts.uri = match Uri::builder()
+        .scheme("http")
+        .authority(upstream.authority.clone())
+        .path_and_query(pq)
+        .build()
+    {
+        Ok(u) => u,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "400 Bad Request\n"),
+    };
     parts.version = Version::HTTP_11;
 
     let sent = tokio::time::timeout(

@@ -60,13 +60,17 @@ async fn run(
         let svc = service_fn(move |req| {
             let edge = edge.clone();
             async move {
+                // The access log costs allocations: only when it is switched on.
+                if !tracing::enabled!(target: "tinyforge::access", tracing::Level::DEBUG) {
+                    return Ok::<_, std::convert::Infallible>(handle(&edge.inner, req, peer, scheme).await);
+                }
                 let started = Instant::now();
                 let (method, host, path) =
                     (req.method().clone(), crate::forward::host_of(&req), req.uri().path().to_owned());
                 let resp = handle(&edge.inner, req, peer, scheme).await;
                 tracing::debug!(target: "tinyforge::access", %peer, %method, %host, %path,
                     status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64);
-                Ok::<_, std::convert::Infallible>(resp)
+                Ok(resp)
             }
         });
         match &tls {

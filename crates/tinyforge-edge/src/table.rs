@@ -13,6 +13,8 @@ use tokio::sync::Notify;
 #[derive(Debug)]
 pub struct Upstream {
     pub addr: SocketAddr,
+    /// `addr` as a URI authority, built once.
+    pub authority: http::uri::Authority,
     inflight: AtomicUsize,
     retired: AtomicBool,
     idle: Notify,
@@ -31,7 +33,14 @@ impl Drop for InflightGuard {
 
 impl Upstream {
     fn new(addr: SocketAddr) -> Self {
-        Self { addr, inflight: AtomicUsize::new(0), retired: AtomicBool::new(false), idle: Notify::new() }
+        let authority = addr.to_string().parse().expect("a socket address is a valid authority");
+        Self {
+            addr,
+            authority,
+            inflight: AtomicUsize::new(0),
+            retired: AtomicBool::new(false),
+            idle: Notify::new(),
+        }
     }
 
     /// Takes an in-flight slot, unless the upstream was retired meanwhile (then the caller
