@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tinyforge_edge::{Edge, EdgeConfig, serve};
-use tinyforge_plugin::ports::{RouteTarget, Routes};
+use tinyforge_plugin::ports::{Backend, RouteTarget, Routes};
 
 #[tokio::main]
 async fn main() {
@@ -15,7 +15,12 @@ async fn main() {
     let edge = Edge::new(EdgeConfig::default());
     edge.switch(
         "bench",
-        vec![RouteTarget { host: "127.0.0.1".into(), path_prefix: None, upstream, tls: false }],
+        vec![RouteTarget {
+            host: "127.0.0.1".into(),
+            path_prefix: None,
+            backend: Backend::Upstream(upstream),
+            tls: false,
+        }],
         Duration::ZERO,
     )
     .await;

@@ -11,8 +11,11 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 use crate::table::InflightGuard;
 
+/// Errors of response bodies (upstream streams, file reads).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The body type of every response the edge sends.
-pub type EdgeBody = BoxBody<Bytes, hyper::Error>;
+pub type EdgeBody = BoxBody<Bytes, BoxError>;
 
 /// An upstream body that keeps its in-flight slot while it streams.
 pub struct Tracked {
@@ -22,7 +25,7 @@ pub struct Tracked {
 
 impl Tracked {
     pub fn boxed(inner: Incoming, slot: InflightGuard) -> EdgeBody {
-        BoxBody::new(Self { inner, _slot: slot })
+        BoxBody::new(Self { inner, _slot: slot }.map_err(BoxError::from))
     }
 }
 

@@ -11,6 +11,8 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+use tinyforge_plugin::ports::Backend;
+
 use crate::Inner;
 use crate::body::{EdgeBody, Tracked, full};
 use crate::table::{InflightGuard, Upstream};
@@ -91,12 +93,28 @@ pub fn plain(status: StatusCode, text: &'static str) -> Response<EdgeBody> {
         .expect("a static response is valid")
 }
 
-fn pick(inner: &Inner, host: &str, path: &str) -> Option<(Arc<Upstream>, InflightGuard)> {
+/// What a request goes to.
+enum Picked {
+    /// An upstream, with an in-flight slot held.
+    Upstream(Arc<Upstream>, InflightGuard),
+    /// Files under `root`; `prefix` is the route's path prefix (stripped).
+    Files { root: std::path::PathBuf, spa: bool, prefix: Option<String> },
+}
+
+fn pick(inner: &Inner, host: &str, path: &str) -> Option<Picked> {
     loop {
         let table = inner.table.load();
-        let upstream = table.find(host, path)?.upstream.clone();
+        let route = table.find(host, path)?;
+        let Some(upstream) = route.upstream.clone() else {
+            let Backend::Files { root, spa } = &route.target.backend else { return None };
+            return Some(Picked::Files {
+                root: root.clone(),
+                spa: *spa,
+                prefix: route.target.path_prefix.clone(),
+            });
+        };
         if let Some(slot) = upstream.acquire() {
-            return Some((upstream, slot));
+            return Some(Picked::Upstream(upstream, slot));
         }
         // Retired between our read and our slot: the table has moved on, read it again.
     }
@@ -139,8 +157,12 @@ pub async fn handle(
     if tls_face && let Some(r) = to_https(inner, &host, &req) {
         return r;
     }
-    let Some((upstream, slot)) = pick(inner, &host, req.uri().path()) else {
-        return plain(StatusCode::NOT_FOUND, "404 Not Found: no site is served at this address.\n");
+    let (upstream, slot) = match pick(inner, &host, req.uri().path()) {
+        None => return plain(StatusCode::NOT_FOUND, "404 Not Found: no site is served at this address.\n"),
+        Some(Picked::Files { root, spa, prefix }) => {
+            return crate::files::serve(&req, &root, spa, prefix.as_deref()).await;
+        }
+        Some(Picked::Upstream(u, slot)) => (u, slot),
     };
     let too_big = req
         .headers()

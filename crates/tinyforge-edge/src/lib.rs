@@ -4,7 +4,9 @@
 
 pub mod acme;
 mod body;
+mod files;
 mod forward;
+pub mod metrics;
 mod serve;
 mod table;
 pub mod tls;
@@ -52,6 +54,7 @@ struct Inner {
     challenges: acme::Challenges,
     /// Wakes whoever keeps certificates for TLS faces (the ACME manager).
     tls_changed: tokio::sync::Notify,
+    metrics: metrics::EdgeMetrics,
 }
 
 impl Edge {
@@ -65,8 +68,14 @@ impl Edge {
                 write: std::sync::Mutex::new(()),
                 challenges: acme::Challenges::default(),
                 tls_changed: tokio::sync::Notify::new(),
+                metrics: metrics::EdgeMetrics::default(),
             }),
         }
+    }
+
+    /// The edge's Prometheus metrics (register them on the admin side).
+    pub fn metrics(&self) -> &metrics::EdgeMetrics {
+        &self.inner.metrics
     }
 
     /// The pending ACME challenges this edge answers (share them with [`acme::Acme`]).

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::Edge;
 use crate::forward::handle;
+use crate::metrics::{HostLabels, RequestLabels};
 
 /// Serves plain HTTP on `listener` until `shutdown` resolves, then lets open requests finish
 /// (30 s at most).
@@ -60,17 +61,31 @@ async fn run(
         let svc = service_fn(move |req| {
             let edge = edge.clone();
             async move {
-                // The access log costs allocations: only when it is switched on.
-                if !tracing::enabled!(target: "tinyforge::access", tracing::Level::DEBUG) {
-                    return Ok::<_, std::convert::Infallible>(handle(&edge.inner, req, peer, scheme).await);
-                }
                 let started = Instant::now();
-                let (method, host, path) =
-                    (req.method().clone(), crate::forward::host_of(&req), req.uri().path().to_owned());
+                let host = crate::forward::host_of(&req);
+                let log = tracing::enabled!(target: "tinyforge::access", tracing::Level::DEBUG);
+                let (method, path) = if log {
+                    (req.method().clone(), req.uri().path().to_owned())
+                } else {
+                    Default::default()
+                };
                 let resp = handle(&edge.inner, req, peer, scheme).await;
-                tracing::debug!(target: "tinyforge::access", %peer, %method, %host, %path,
-                    status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64);
-                Ok(resp)
+                let status = resp.status().as_u16();
+                let m = &edge.inner.metrics;
+                let routed = edge.inner.table.load().has_host(&host);
+                let label = if routed { host } else { "unrouted".to_owned() };
+                m.latency
+                    .get_or_create(&HostLabels { host: label.clone() })
+                    .observe(started.elapsed().as_secs_f64());
+                if status == 502 || status == 504 {
+                    m.upstream_errors.get_or_create(&HostLabels { host: label.clone() }).inc();
+                }
+                m.requests.get_or_create(&RequestLabels { host: label.clone(), status }).inc();
+                if log {
+                    tracing::debug!(target: "tinyforge::access", %peer, %method, host = %label, %path,
+                        status, micros = started.elapsed().as_micros() as u64);
+                }
+                Ok::<_, std::convert::Infallible>(resp)
             }
         });
         match &tls {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tinyforge_plugin::ports::RouteTarget;
+use tinyforge_plugin::ports::{Backend, RouteTarget};
 use tokio::sync::Notify;
 
 /// One upstream address and the requests in flight to it.
@@ -74,7 +74,8 @@ impl Upstream {
 pub struct Route {
     pub owner: String,
     pub target: RouteTarget,
-    pub upstream: Arc<Upstream>,
+    /// The upstream with its in-flight counter (`None` for routes the edge serves from files).
+    pub upstream: Option<Arc<Upstream>>,
 }
 
 /// host → routes, longest path prefix first.
@@ -112,7 +113,9 @@ impl RouteTable {
         for (host, routes) in &self.by_host {
             for r in routes {
                 if r.owner == owner {
-                    old.insert(r.upstream.addr, r.upstream.clone());
+                    if let Some(u) = &r.upstream {
+                        old.insert(u.addr, u.clone());
+                    }
                 } else {
                     by_host.entry(host.clone()).or_default().push(r.clone());
                 }
@@ -121,12 +124,16 @@ impl RouteTable {
         let mut kept = HashMap::new();
         for mut t in targets {
             t.host = t.host.to_ascii_lowercase();
-            let upstream = kept
-                .entry(t.upstream)
-                .or_insert_with(|| {
-                    old.get(&t.upstream).cloned().unwrap_or_else(|| Arc::new(Upstream::new(t.upstream)))
-                })
-                .clone();
+            let upstream = match t.backend {
+                Backend::Upstream(addr) => Some(
+                    kept.entry(addr)
+                        .or_insert_with(|| {
+                            old.get(&addr).cloned().unwrap_or_else(|| Arc::new(Upstream::new(addr)))
+                        })
+                        .clone(),
+                ),
+                Backend::Files { .. } => None,
+            };
             by_host.entry(t.host.clone()).or_default().push(Route {
                 owner: owner.to_owned(),
                 target: t,
@@ -138,6 +145,11 @@ impl RouteTable {
         }
         let retired = old.into_iter().filter(|(a, _)| !kept.contains_key(a)).map(|(_, u)| u).collect();
         (Self { by_host }, retired)
+    }
+
+    /// Whether any route serves `host`.
+    pub fn has_host(&self, host: &str) -> bool {
+        self.by_host.contains_key(host)
     }
 
     /// `owner`'s routes.
@@ -162,7 +174,7 @@ mod tests {
         RouteTarget {
             host: host.into(),
             path_prefix: prefix.map(Into::into),
-            upstream: SocketAddr::from(([127, 0, 0, 1], port)),
+            backend: Backend::Upstream(SocketAddr::from(([127, 0, 0, 1], port))),
             tls: false,
         }
     }
@@ -171,9 +183,9 @@ mod tests {
     fn longest_prefix_wins_and_prefix_is_a_path_segment() {
         let (tb, _) =
             RouteTable::default().with_owner("a", vec![t("x.test", None, 1), t("X.test", Some("/api"), 2)]);
-        assert_eq!(tb.find("x.test", "/api/v1").unwrap().upstream.addr.port(), 2);
-        assert_eq!(tb.find("x.test", "/api").unwrap().upstream.addr.port(), 2);
-        assert_eq!(tb.find("x.test", "/apix").unwrap().upstream.addr.port(), 1);
+        assert_eq!(tb.find("x.test", "/api/v1").unwrap().upstream.as_ref().unwrap().addr.port(), 2);
+        assert_eq!(tb.find("x.test", "/api").unwrap().upstream.as_ref().unwrap().addr.port(), 2);
+        assert_eq!(tb.find("x.test", "/apix").unwrap().upstream.as_ref().unwrap().addr.port(), 1);
         assert!(tb.find("y.test", "/").is_none());
     }
 
@@ -183,7 +195,7 @@ mod tests {
         let (tb, _) = tb.with_owner("b", vec![t("b.test", None, 9)]);
         let (tb2, retired) = tb.with_owner("a", vec![t("a.test", None, 2)]);
         assert_eq!(retired.iter().map(|u| u.addr.port()).collect::<Vec<_>>(), [1]);
-        assert_eq!(tb2.find("b.test", "/").unwrap().upstream.addr.port(), 9);
+        assert_eq!(tb2.find("b.test", "/").unwrap().upstream.as_ref().unwrap().addr.port(), 9);
         let (_, retired) = tb2.with_owner("a", vec![t("a.test", None, 2), t("www.a.test", None, 2)]);
         assert!(retired.is_empty());
     }

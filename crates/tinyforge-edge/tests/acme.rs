@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tinyforge_edge::acme::{Acme, AcmeConfig};
 use tinyforge_edge::tls::CertStore;
 use tinyforge_edge::{Edge, EdgeConfig, serve, serve_tls};
-use tinyforge_plugin::ports::{RouteTarget, Routes};
+use tinyforge_plugin::ports::{Backend, RouteTarget, Routes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -144,7 +144,12 @@ async fn pebble_issues_a_certificate_that_serves() {
     let host = "app.tinyforge.test";
     edge.switch(
         "app",
-        vec![RouteTarget { host: host.into(), path_prefix: None, upstream: app_addr, tls: true }],
+        vec![RouteTarget {
+            host: host.into(),
+            path_prefix: None,
+            backend: Backend::Upstream(app_addr),
+            tls: true,
+        }],
         Duration::from_secs(1),
     )
     .await;

@@ -15,7 +15,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tinyforge_edge::{Edge, EdgeConfig, serve};
-use tinyforge_plugin::ports::{RouteTarget, Routes};
+use tinyforge_plugin::ports::{Backend, RouteTarget, Routes};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::{Message, handshake::derive_accept_key, protocol::Role};
@@ -77,7 +77,12 @@ async fn app(version: &'static str) -> (SocketAddr, JoinSet<()>) {
 }
 
 fn route(addr: SocketAddr) -> Vec<RouteTarget> {
-    vec![RouteTarget { host: "app.test".into(), path_prefix: None, upstream: addr, tls: false }]
+    vec![RouteTarget {
+        host: "app.test".into(),
+        path_prefix: None,
+        backend: Backend::Upstream(addr),
+        tls: false,
+    }]
 }
 
 async fn edge() -> (Edge, SocketAddr) {

@@ -132,7 +132,7 @@ pub trait Engine: Send + Sync {
 
 // ---------------------------------------------------------------- routes
 
-/// One route: a host (and optional path prefix) to an upstream address.
+/// One route: a host (and optional path prefix) to an upstream address or a directory of files.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RouteTarget {
     /// Host name, lower case, no port.
@@ -140,9 +140,25 @@ pub struct RouteTarget {
     /// Path prefix, when the route is under one.
     pub path_prefix: Option<String>,
     /// Where requests go.
-    pub upstream: SocketAddr,
+    pub backend: Backend,
     /// Served over HTTPS.
     pub tls: bool,
+}
+
+/// What answers a route.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// An HTTP server (a container) at this address.
+    Upstream(SocketAddr),
+    /// Files the edge serves itself from `root` (the path prefix is stripped); with `spa`, unknown
+    /// paths answer `index.html`.
+    Files {
+        /// The directory.
+        root: PathBuf,
+        /// Single-page-app fallback to `index.html`.
+        spa: bool,
+    },
 }
 
 /// The edge's route table as plugins see it.

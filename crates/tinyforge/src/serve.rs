@@ -152,11 +152,15 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     tokio::spawn(control.clone().run_watchers());
     tokio::spawn(watch_containers(engine.clone(), soon_tx));
 
+    let mut metrics = prometheus_client::registry::Registry::default();
+    edge.metrics().register(&mut metrics);
+    control.events().register(&mut metrics);
     let app = crate::api::router(crate::api::AppState {
         control,
         engine,
         edge,
         webhook_max_body: s.webhook_max_body,
+        metrics: Arc::new(metrics),
         recent_tags: Default::default(),
     });
     axum::serve(api_listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())

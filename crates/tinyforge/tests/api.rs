@@ -117,6 +117,15 @@ fn serve_end_to_end() {
     let (_, logs) = srv.call("GET", &format!("/api/workloads/{id}/logs"), None);
     assert!(logs["lines"].is_array(), "{logs}");
 
+    // Metrics on the admin API (token required), not on the public listener.
+    let (s, m) = http(srv.api, "GET", "/api/metrics", "api", Some(&token), None);
+    assert_eq!(s, 200);
+    assert!(m.contains(&format!("tinyforge_edge_requests_total{{host=\"{host}\",status=\"200\"}}")), "{m}");
+    assert!(m.contains("tinyforge_events_total{kind=\"deploy.succeeded\"} 2"), "{m}");
+    assert!(m.contains("tinyforge_edge_request_duration_seconds_bucket"), "{m}");
+    assert_eq!(http(srv.api, "GET", "/api/metrics", "api", None, None).0, 401);
+    assert_eq!(http(srv.edge, "GET", "/api/metrics", "api", None, None).0, 404);
+
     // Rollback to v1.
     let (s, rb) = srv.call("POST", &format!("/api/workloads/{id}/rollback?wait=true"), None);
     assert_eq!((s, rb["status"].as_str()), (200, Some("succeeded")), "{rb}");

@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use serde_json::json;
-use tinyforge_plugin::ports::{ContainerInfo, ContainerSpec, EngineError, RegistryCredentials, RouteTarget};
+use tinyforge_plugin::ports::{
+    Backend, ContainerInfo, ContainerSpec, EngineError, RegistryCredentials, RouteTarget,
+};
 use tinyforge_plugin::{DeployOutcome, DeploymentIntent, Deps, InboundEvent, PluginError, Workload};
 use tokio::time::Instant;
 
@@ -38,7 +40,7 @@ pub fn targets(cfg: &ImageConfig, ip: IpAddr) -> Vec<RouteTarget> {
         .map(|f| RouteTarget {
             host: f.host.to_ascii_lowercase(),
             path_prefix: f.path_prefix.clone(),
-            upstream: SocketAddr::new(ip, f.port),
+            backend: Backend::Upstream(SocketAddr::new(ip, f.port)),
             tls: f.tls,
         })
         .collect()

@@ -103,3 +103,17 @@ pub async fn reconcile_now(
 ) -> Result<Json<tinyforge_control::PassReport>, ApiError> {
     Ok(Json(st.control.reconcile_all().await?))
 }
+
+/// Prometheus text format (OpenMetrics).
+pub async fn metrics(State(st): State<AppState>) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &st.metrics).map_err(|e| {
+        ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    })?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}

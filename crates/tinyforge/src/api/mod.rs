@@ -29,6 +29,8 @@ pub struct AppState {
     pub edge: Edge,
     /// Largest webhook body accepted, in bytes.
     pub webhook_max_body: usize,
+    /// Prometheus metrics (edge, events).
+    pub metrics: Arc<prometheus_client::registry::Registry>,
     /// Recently deployed tags (a tag's push + create pair deploys once).
     pub recent_tags: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
@@ -83,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::stream))
         .route("/routes", get(events::routes))
         .route("/reconcile", post(events::reconcile_now))
+        .route("/metrics", get(events::metrics))
         .route_layer(from_fn_with_state(state.clone(), require_token));
     let ingress = Router::new()
         .route("/api/webhook/triggers/{secret}", post(webhook::receive))
