@@ -238,3 +238,20 @@ async fn headers_forwarded_and_host_kept() {
     let body = client.request(req).await.unwrap().into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "host=app.test xff=127.0.0.1 proto=http xfh=app.test conn=false");
 }
+
+#[tokio::test]
+async fn http2_downstream_is_proxied() {
+    let (edge, addr) = edge().await;
+    let (a, _s) = app("h2-upstream").await;
+    edge.switch("app", route(a), Duration::from_secs(1)).await;
+    // h2c with prior knowledge on the plain listener (on HTTPS the same comes through ALPN).
+    let client: hyper_util::client::legacy::Client<_, Empty<Bytes>> =
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).http2_only(true).build_http();
+    let req = Request::get(format!("http://{addr}/")).header("host", "app.test").body(Empty::new()).unwrap();
+    let resp = client.request(req);
+    let resp = tokio::time::timeout(Duration::from_secs(5), resp).await.unwrap().unwrap();
+    assert_eq!(resp.version(), hyper::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "h2-upstream");
+}
