@@ -7,6 +7,7 @@ mod deployer;
 mod events;
 mod fanout;
 mod locks;
+mod notifier;
 mod reconciler;
 mod scheduler;
 mod watcher;
@@ -20,6 +21,7 @@ use tinyforge_store::{Store, StoreError, WorkloadRow};
 pub use configs::{REDACTED, keep_redacted, open_config, redact_config, seal_config};
 pub use events::EventBus;
 pub use fanout::{FanoutSummary, MatchError};
+pub use notifier::{Notifier, NotifierConfig, payload, signature};
 pub use reconciler::PassReport;
 
 /// Control-plane errors.

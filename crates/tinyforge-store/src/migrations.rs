@@ -85,6 +85,28 @@ CREATE TABLE events (
     message     TEXT NOT NULL,
     data        TEXT NOT NULL
 );
+CREATE TABLE notification_endpoints (
+    id          TEXT PRIMARY KEY,
+    workload_id TEXT REFERENCES workloads(id) ON DELETE CASCADE,  -- NULL: every workload
+    url         TEXT NOT NULL,
+    secret      TEXT,                       -- sealed; NULL: the global secret applies
+    format      TEXT NOT NULL,              -- json | chat
+    kinds       TEXT NOT NULL,              -- JSON array of kind prefixes; [] = all
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE notification_deliveries (
+    id          TEXT PRIMARY KEY,
+    endpoint_id TEXT NOT NULL REFERENCES notification_endpoints(id) ON DELETE CASCADE,
+    event_seq   INTEGER NOT NULL,
+    status      TEXT NOT NULL,              -- delivered | failed
+    attempts    INTEGER NOT NULL,
+    response    TEXT,
+    at          TEXT NOT NULL
+);
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL                     -- sealed for secrets
+);
 CREATE TABLE api_tokens (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL,

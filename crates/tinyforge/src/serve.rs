@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::StreamExt;
-use tinyforge_control::{Control, ControlConfig, EventBus};
+use tinyforge_control::{Control, ControlConfig, EventBus, Notifier, NotifierConfig};
 use tinyforge_edge::acme::{Acme, AcmeConfig};
 use tinyforge_edge::tls::CertStore;
 use tinyforge_edge::{Edge, EdgeConfig};
@@ -146,6 +146,8 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
         }
         tokio::spawn(recovering.clone().run_queue());
     });
+    let notifier = Notifier::new(store.clone(), NotifierConfig::default());
+    tokio::spawn(notifier.run(control.events().subscribe()));
     let (soon_tx, soon_rx) = tokio::sync::mpsc::channel(256);
     tokio::spawn(control.clone().run_reconciler(soon_rx));
     tokio::spawn(control.clone().run_scheduler());

@@ -4,6 +4,7 @@
 mod deploys;
 mod error;
 mod events;
+mod notifications;
 mod triggers;
 mod webhook;
 mod workloads;
@@ -86,6 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route("/routes", get(events::routes))
         .route("/reconcile", post(events::reconcile_now))
         .route("/metrics", get(events::metrics))
+        .route("/notifications", get(notifications::list).post(notifications::create))
+        .route("/notifications/secret", axum::routing::put(notifications::set_secret))
+        .route("/notifications/{id}", axum::routing::delete(notifications::delete))
+        .route("/notifications/{id}/deliveries", get(notifications::deliveries))
         .route_layer(from_fn_with_state(state.clone(), require_token));
     let ingress = Router::new()
         .route("/api/webhook/triggers/{secret}", post(webhook::receive))
