@@ -78,6 +78,8 @@ pub struct Control {
     locks: locks::Locks,
     wake: tokio::sync::Notify,
     finished: tokio::sync::broadcast::Sender<String>,
+    /// Workloads with a container event waiting to settle before their reconcile.
+    settling: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Control {
@@ -98,6 +100,7 @@ impl Control {
             locks: locks::Locks::default(),
             wake: tokio::sync::Notify::new(),
             finished: tokio::sync::broadcast::channel(1024).0,
+            settling: Default::default(),
         })
     }
 

@@ -142,8 +142,15 @@ impl Control {
                     Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
                 },
                 Some(id) = soon.recv() => {
+                    // Docker reports `kill`/`die` a moment before the container's state says so:
+                    // wait for it to settle, and fold the burst of events into one reconcile.
+                    if !self.settling.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone()) {
+                        continue;
+                    }
                     let me = self.clone();
                     tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        me.settling.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                         match me.reconcile_workload(&id).await {
                             Ok(_) | Err(ControlError::Store(tinyforge_store::StoreError::NotFound { .. })) => {}
                             Err(e) => tracing::warn!(workload = %id, error = %e, "reconcile after container event failed"),

@@ -215,6 +215,7 @@ async fn watch_containers(engine: DockerEngine, soon: tokio::sync::mpsc::Sender<
         while let Some(ev) = events.next().await {
             match ev {
                 Ok(ev) if matches!(ev.action.as_str(), "die" | "oom" | "kill" | "destroy") => {
+                    tracing::debug!(action = %ev.action, container = %ev.id, workload = ?ev.workload, "container event");
                     if let Some(w) = ev.workload {
                         let _ = soon.try_send(w);
                     }
