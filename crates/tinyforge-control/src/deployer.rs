@@ -139,6 +139,7 @@ impl Control {
             Ok::<_, ControlError>(source.deploy(&self.deps, &w, &intent, self.config.deploy_timeout).await?)
         }
         .await;
+        self.touch(wid);
         let ms = started.elapsed().as_millis() as u64;
         let recorded = match &result {
             Ok(o) => {
@@ -239,6 +240,7 @@ impl Control {
         let w = self.plugin_workload(&row, &row.source_config)?;
         let source = self.registry.source(&row.source_kind)?;
         source.teardown(&self.deps, &w, self.config.deploy_timeout).await?;
+        self.touch(workload_id);
         self.events.emit(
             "workload.torn_down",
             Some(workload_id),

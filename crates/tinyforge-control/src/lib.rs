@@ -10,6 +10,7 @@ mod locks;
 mod notifier;
 mod reconciler;
 mod scheduler;
+mod snapshot;
 mod watcher;
 
 use std::sync::Arc;
@@ -78,6 +79,8 @@ pub struct Control {
     locks: locks::Locks,
     wake: tokio::sync::Notify,
     finished: tokio::sync::broadcast::Sender<String>,
+    /// When each workload's containers were last changed by a deploy, teardown or repair.
+    touched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// Workloads with a container event waiting to settle before their reconcile.
     settling: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -101,6 +104,7 @@ impl Control {
             wake: tokio::sync::Notify::new(),
             finished: tokio::sync::broadcast::channel(1024).0,
             settling: Default::default(),
+            touched: Default::default(),
         })
     }
 
@@ -117,6 +121,19 @@ impl Control {
     /// The events bus.
     pub fn events(&self) -> &Arc<EventBus> {
         &self.events
+    }
+
+    /// Records that `workload_id`'s containers just changed.
+    pub(crate) fn touch(&self, workload_id: &str) {
+        self.touched
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(workload_id.to_owned(), std::time::Instant::now());
+    }
+
+    /// Whether `workload_id`'s containers changed after `at`.
+    pub(crate) fn touched_since(&self, workload_id: &str, at: std::time::Instant) -> bool {
+        self.touched.lock().unwrap_or_else(|p| p.into_inner()).get(workload_id).is_some_and(|t| *t >= at)
     }
 
     /// The plugin's view of a stored workload: config secrets and env opened.

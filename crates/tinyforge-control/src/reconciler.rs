@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
-use tinyforge_plugin::{DeployOutcome, ReconcileReport};
+use tinyforge_plugin::{DeployOutcome, Deps, PluginError, ReconcileReport};
 use tinyforge_store::DeploymentStatus;
 use tokio::sync::mpsc;
 
+use crate::snapshot::Snapshot;
 use crate::{Control, ControlError};
 
 /// One pass over every workload.
@@ -32,7 +33,20 @@ pub struct PassReport {
 impl Control {
     /// Reconciles one workload (waits for its running deploy, if any).
     pub async fn reconcile_workload(&self, id: &str) -> Result<ReconcileReport, ControlError> {
+        self.reconcile_with(id, None).await
+    }
+
+    /// Reconciles with `snapshot` when nothing touched the workload since it was taken.
+    async fn reconcile_with(
+        &self,
+        id: &str,
+        snapshot: Option<(&Deps, Instant)>,
+    ) -> Result<ReconcileReport, ControlError> {
         let _lock = self.locks.lock(id).await;
+        let deps = match snapshot {
+            Some((deps, taken)) if !self.touched_since(id, taken) => deps,
+            _ => &self.deps,
+        };
         let row = self.store.workload(id)?;
         let current = self.store.current_deployment(id)?;
         let sealed = current.as_ref().map_or(&row.source_config, |d| &d.source_config);
@@ -42,8 +56,10 @@ impl Control {
             detail: d.outcome.clone(),
         });
         let source = self.registry.source(&row.source_kind)?;
-        let report =
-            source.reconcile(&self.deps, &w, outcome.as_ref(), self.config.reconcile_timeout).await?;
+        let report = source.reconcile(deps, &w, outcome.as_ref(), self.config.reconcile_timeout).await?;
+        if !report.repaired.is_empty() {
+            self.touch(id);
+        }
         if let (Some(new), Some(d)) = (&report.replaced, &current) {
             self.store.finish_deployment(
                 &d.id,
@@ -64,21 +80,22 @@ impl Control {
         Ok(report)
     }
 
-    async fn reconcile_workload_owned(&self, id: String) -> Result<ReconcileReport, ControlError> {
-        self.reconcile_workload(&id).await
-    }
-
     /// One pass over every workload, 4 at a time, then removal of this installation's containers
     /// whose workload is gone.
     pub async fn reconcile_all(&self) -> Result<PassReport, ControlError> {
         let started = Instant::now();
         let rows = self.store.workloads()?;
         let mut pass = PassReport { workloads: rows.len(), ..PassReport::default() };
+        // The pass's one engine list call.
+        let (snapshot, all) = Snapshot::take(self.deps.engine.clone())
+            .await
+            .map_err(|e| ControlError::Plugin(PluginError::Port(e.to_string())))?;
+        let deps = Deps { engine: Arc::new(snapshot), ..self.deps.clone() };
         let ids: Vec<(String, String)> = rows.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
         let results: Vec<_> = futures_util::stream::iter(ids)
             .map(|(id, name)| {
-                let fut = self.reconcile_workload_owned(id);
-                async move { (name, fut.await) }
+                let deps = &deps;
+                async move { (name, self.reconcile_with(&id, Some((deps, started))).await) }
             })
             .buffer_unordered(4)
             .collect()
@@ -93,24 +110,20 @@ impl Control {
             }
         }
         let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        match self.deps.engine.list("tinyforge.instance", Some(&self.deps.instance)).await {
-            Ok(all) => {
-                for c in all {
-                    let owner = c.labels.get("tinyforge.workload").map(String::as_str).unwrap_or("");
-                    if !known.contains(owner)
-                        && self.deps.engine.remove(&c.id, Duration::from_secs(5)).await.is_ok()
-                    {
-                        pass.orphans_removed += 1;
-                        self.events.emit(
-                            "reconcile.drift",
-                            None,
-                            format!("removed container {} of unknown workload", c.name),
-                            json!({"container": c.name}),
-                        );
-                    }
-                }
+        let mine =
+            all.into_iter().filter(|c| c.labels.get("tinyforge.instance") == Some(&self.deps.instance));
+        for c in mine {
+            let owner = c.labels.get("tinyforge.workload").map(String::as_str).unwrap_or("");
+            if !known.contains(owner) && self.deps.engine.remove(&c.id, Duration::from_secs(5)).await.is_ok()
+            {
+                pass.orphans_removed += 1;
+                self.events.emit(
+                    "reconcile.drift",
+                    None,
+                    format!("removed container {} of unknown workload", c.name),
+                    json!({"container": c.name}),
+                );
             }
-            Err(e) => tracing::warn!(error = %e, "reconcile: cannot list containers"),
         }
         pass.ms = started.elapsed().as_millis() as u64;
         Ok(pass)
