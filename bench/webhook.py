@@ -7,25 +7,15 @@
 
     cargo build --release -p tinyforge && python3 bench/webhook.py [seconds]
 """
-import hashlib, hmac, json, os, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import hashlib, hmac, json, os, statistics, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "tinyforge")
 SECS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 SECRET = "bench-signing-secret-0123456789"
 FIXTURE = os.path.join(ROOT, "..", "shared", "fixtures", "webhooks", "github", "push-branch-one-commit.json")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def api(port, token, method, path, body=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=300) as r:
-        return json.loads(r.read() or b"null")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from deploy_latency import api, free_port  # noqa: E402
 
 
 def deliver(port, url, body, sig):

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::schema::{parse_config, schema_of};
 use crate::source::within;
-use crate::{ConfigError, DeploymentIntent, InboundEvent, PluginError, Workload};
+use crate::{ConfigError, DeploymentIntent, InboundEvent, PluginError, Target, Workload};
 
 /// The answer of `match`.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +20,18 @@ pub enum MatchOutcome {
     Deploy(Box<DeploymentIntent>),
     /// Not for this workload; the reason is a short snake_case key (`event_kind`, `branch`).
     Skip(&'static str),
+}
+
+impl MatchOutcome {
+    /// Deploy `target` because of `event` (the fan-out fills in who fired it and the deployment).
+    pub fn deploy(target: Target, event: &InboundEvent, triggered_by: impl Into<String>) -> Self {
+        Self::Deploy(Box::new(DeploymentIntent {
+            target,
+            event: event.clone(),
+            triggered_by: triggered_by.into(),
+            deployment_id: String::new(),
+        }))
+    }
 }
 
 /// A Trigger kind as its author writes it.

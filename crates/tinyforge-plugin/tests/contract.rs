@@ -48,12 +48,8 @@ impl TypedTrigger for Echo {
         tokio::time::sleep(Duration::from_millis(c.delay_ms)).await;
         match e {
             InboundEvent::GitPush(p) if p.branch == c.branch => {
-                Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
-                    target: Target { commit: Some(p.commit.clone()), ..Default::default() },
-                    event: e.clone(),
-                    triggered_by: "trigger:echo".into(),
-                    deployment_id: String::new(),
-                })))
+                let target = Target { commit: Some(p.commit.clone()), ..Default::default() };
+                Ok(MatchOutcome::deploy(target, e, "trigger:echo"))
             }
             InboundEvent::GitPush(_) => Ok(MatchOutcome::Skip("branch")),
             _ => Ok(MatchOutcome::Skip("event_kind")),

@@ -21,6 +21,20 @@ pub fn builtin() -> Vec<Arc<dyn Trigger>> {
     ]
 }
 
+/// A workload carrying `trigger_config`, for the kinds' unit tests.
+#[cfg(test)]
+pub(crate) fn test_workload(trigger_config: serde_json::Value) -> tinyforge_plugin::Workload {
+    tinyforge_plugin::Workload {
+        id: "w".into(),
+        name: "w".into(),
+        source_kind: "image".into(),
+        source_config: serde_json::json!({}),
+        trigger_kind: None,
+        trigger_config,
+        env: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

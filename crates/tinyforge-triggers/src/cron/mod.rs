@@ -10,8 +10,7 @@ use croner::Cron;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tinyforge_plugin::{
-    ConfigError, CronTick, DeploymentIntent, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger,
-    Workload,
+    ConfigError, CronTick, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
 };
 
 /// Redeploy on a schedule.
@@ -76,12 +75,7 @@ impl TypedTrigger for CronTrigger {
         if t.schedule != c.schedule {
             return Ok(MatchOutcome::Skip("schedule"));
         }
-        Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
-            target: Target::default(),
-            event: e.clone(),
-            triggered_by: "trigger:cron".into(),
-            deployment_id: String::new(),
-        })))
+        Ok(MatchOutcome::deploy(Target::default(), e, "trigger:cron"))
     }
 
     fn due(&self, c: &CronConfig, after: DateTime<Utc>, now: DateTime<Utc>) -> Option<InboundEvent> {

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tinyforge_plugin::{
-    ConfigError, DeploymentIntent, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
+    ConfigError, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
 };
 
 use crate::pattern::glob;
@@ -110,12 +110,7 @@ impl TypedTrigger for GitTrigger {
         if !repo.eq_ignore_ascii_case(&c.repository) {
             return Ok(MatchOutcome::Skip("repository"));
         }
-        Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
-            target,
-            event: e.clone(),
-            triggered_by: "trigger:git".into(),
-            deployment_id: String::new(),
-        })))
+        Ok(MatchOutcome::deploy(target, e, "trigger:git"))
     }
 }
 
@@ -126,17 +121,7 @@ mod tests {
 
     use super::*;
 
-    fn w(cfg: serde_json::Value) -> Workload {
-        Workload {
-            id: "w".into(),
-            name: "w".into(),
-            source_kind: "static".into(),
-            source_config: json!({}),
-            trigger_kind: None,
-            trigger_config: cfg,
-            env: vec![],
-        }
-    }
+    use crate::test_workload as w;
 
     fn push(branch: &str, msg: &str, paths: &[&str]) -> InboundEvent {
         InboundEvent::GitPush(GitPush {

@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tinyforge_plugin::{
-    DeploymentIntent, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
-};
+use tinyforge_plugin::{InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload};
 
 /// Deploy when someone asks (UI button, API call, CLI).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -50,12 +48,7 @@ impl TypedTrigger for ManualTrigger {
             Some(r) => Target { tag: Some(r.clone()), git_ref: Some(r), ..Target::default() },
             None => Target::default(),
         };
-        Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
-            target,
-            event: event.clone(),
-            triggered_by: format!("manual:{}", m.actor),
-            deployment_id: String::new(),
-        })))
+        Ok(MatchOutcome::deploy(target, event, format!("manual:{}", m.actor)))
     }
 }
 
@@ -66,17 +59,7 @@ mod tests {
 
     use super::*;
 
-    fn w(cfg: serde_json::Value) -> Workload {
-        Workload {
-            id: "w".into(),
-            name: "w".into(),
-            source_kind: "image".into(),
-            source_config: json!({}),
-            trigger_kind: Some("manual".into()),
-            trigger_config: cfg,
-            env: vec![],
-        }
-    }
+    use crate::test_workload as w;
 
     #[tokio::test]
     async fn matches_manual_only_and_respects_actors() {

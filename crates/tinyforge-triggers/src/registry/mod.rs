@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tinyforge_plugin::schema::SecretString;
 use tinyforge_plugin::{
-    ConfigError, DeploymentIntent, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
+    ConfigError, InboundEvent, MatchOutcome, PluginError, Target, TypedTrigger, Workload,
 };
 
 use crate::pattern::glob;
@@ -165,12 +165,8 @@ impl TypedTrigger for RegistryTrigger {
         if !c.tags.allows(tag) {
             return Ok(MatchOutcome::Skip("tag"));
         }
-        Ok(MatchOutcome::Deploy(Box::new(DeploymentIntent {
-            target: Target { tag: Some(tag.clone()), digest: p.digest.clone(), ..Target::default() },
-            event: e.clone(),
-            triggered_by: "trigger:registry".into(),
-            deployment_id: String::new(),
-        })))
+        let target = Target { tag: Some(tag.clone()), digest: p.digest.clone(), ..Target::default() };
+        Ok(MatchOutcome::deploy(target, e, "trigger:registry"))
     }
 
     fn poll_interval(&self, c: &RegistryConfig) -> Option<std::time::Duration> {
@@ -193,17 +189,7 @@ mod tests {
 
     use super::*;
 
-    fn w(cfg: serde_json::Value) -> Workload {
-        Workload {
-            id: "w".into(),
-            name: "w".into(),
-            source_kind: "image".into(),
-            source_config: json!({}),
-            trigger_kind: None,
-            trigger_config: cfg,
-            env: vec![],
-        }
-    }
+    use crate::test_workload as w;
 
     fn push(tag: Option<&str>) -> InboundEvent {
         InboundEvent::ImagePush(ImagePush {
