@@ -6,6 +6,7 @@ mod configs;
 mod deployer;
 mod events;
 mod fanout;
+mod health;
 mod locks;
 mod notifier;
 mod reconciler;
@@ -22,6 +23,7 @@ use tinyforge_store::{Store, StoreError, WorkloadRow};
 pub use configs::{REDACTED, keep_redacted, open_config, redact_config, seal_config};
 pub use events::EventBus;
 pub use fanout::{FanoutSummary, MatchError};
+pub use health::FaceHealth;
 pub use notifier::{Notifier, NotifierConfig, payload, signature};
 pub use reconciler::PassReport;
 
@@ -79,6 +81,8 @@ pub struct Control {
     locks: locks::Locks,
     wake: tokio::sync::Notify,
     finished: tokio::sync::broadcast::Sender<String>,
+    /// The last face probes.
+    health: std::sync::Mutex<health::HealthState>,
     /// When each workload's containers were last changed by a deploy, teardown or repair.
     touched: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// Workloads with a container event waiting to settle before their reconcile.
@@ -105,6 +109,7 @@ impl Control {
             finished: tokio::sync::broadcast::channel(1024).0,
             settling: Default::default(),
             touched: Default::default(),
+            health: Default::default(),
         })
     }
 

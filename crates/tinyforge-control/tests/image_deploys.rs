@@ -83,11 +83,19 @@ async fn blue_green_lifecycle_on_the_real_engine() {
     assert_eq!(rb.version, d1.version);
     assert_eq!(h.get(&host).await.unwrap(), (200, "v1".into()));
 
+    h.control.health_round().await;
+    let faces = h.control.face_health(&w.id);
+    assert!(faces[0].up && faces[0].host == host, "{faces:?}");
+
     // docker kill → reconcile restores service.
     let c = h.engine.list("tinyforge.workload", Some(&w.id)).await.unwrap().remove(0);
     let killed = std::process::Command::new("docker").args(["kill", &c.id]).output().unwrap();
     assert!(killed.status.success());
     assert_ne!(h.get(&host).await.map(|r| r.0), Ok(200), "the kill took the app down");
+    // Face health sees it (before any reconcile).
+    h.control.health_round().await;
+    let faces = h.control.face_health(&w.id);
+    assert_eq!((faces.len(), faces[0].up), (1, false), "{faces:?}");
     let t = Instant::now();
     let rep = h.control.reconcile_workload(&w.id).await.unwrap();
     assert!(rep.repaired.iter().any(|r| r.contains("restarted")), "{rep:?}");

@@ -11,6 +11,7 @@ mod error;
 mod merge;
 mod model;
 pub mod ports;
+pub mod probe;
 mod registry;
 pub mod schema;
 mod source;

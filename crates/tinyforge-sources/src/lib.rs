@@ -2,7 +2,6 @@
 //! [`builtin`]; the API, UI forms, CLI and conformance tests pick it up.
 
 pub mod image;
-mod probe;
 
 use std::sync::Arc;
 

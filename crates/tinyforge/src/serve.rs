@@ -152,6 +152,7 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     tokio::spawn(control.clone().run_reconciler(soon_rx));
     tokio::spawn(control.clone().run_scheduler());
     tokio::spawn(control.clone().run_watchers());
+    tokio::spawn(control.clone().run_health(Duration::from_secs(10), soon_tx.clone()));
     tokio::spawn(watch_containers(engine.clone(), soon_tx));
 
     let mut metrics = prometheus_client::registry::Registry::default();

@@ -13,7 +13,7 @@ use tinyforge_plugin::{DeployOutcome, DeploymentIntent, Deps, InboundEvent, Plug
 use tokio::time::Instant;
 
 use super::{ImageConfig, LABEL_DEPLOYMENT, LABEL_FACE, LABEL_INSTANCE, LABEL_WORKLOAD, PullPolicy};
-use crate::probe;
+use tinyforge_plugin::probe;
 
 fn port_err(e: EngineError) -> PluginError {
     PluginError::Port(e.to_string())

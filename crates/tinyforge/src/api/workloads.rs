@@ -33,6 +33,8 @@ pub struct WorkloadView {
     env: Vec<EnvVar>,
     status: &'static str,
     current_deployment: Option<DeploymentRow>,
+    /// The last probe of each face.
+    health: Vec<tinyforge_control::FaceHealth>,
     created_at: String,
     updated_at: String,
 }
@@ -82,6 +84,7 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
         "failed"
     };
     let schema = st.control.registry().source(&row.source_kind).map(|s| s.schema()).unwrap_or(Value::Null);
+    let health = st.control.face_health(&row.id);
     Ok(WorkloadView {
         env: store.env_masked(&row.id)?,
         source_config: redact_config(&schema, &row.source_config),
@@ -90,6 +93,7 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
         source_kind: row.source_kind,
         status,
         current_deployment: current,
+        health,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -1,4 +1,5 @@
-//! Health probing shared by sources: one HTTP/1.1 GET with a timeout, or a TCP connect.
+//! Health probing shared by sources (health gates) and the control plane (face status): one
+//! HTTP/1.1 GET with a timeout.
 
 use std::net::SocketAddr;
 use std::time::Duration;
