@@ -81,6 +81,10 @@ pub struct Control {
     locks: locks::Locks,
     wake: tokio::sync::Notify,
     finished: tokio::sync::broadcast::Sender<String>,
+    /// Failed reconciles in a row, per workload.
+    failures: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    /// Where failed reconciles are re-queued (set by `run_reconciler`).
+    retry: std::sync::Mutex<Option<tokio::sync::mpsc::Sender<String>>>,
     /// The last face probes.
     health: std::sync::Mutex<health::HealthState>,
     /// When each workload's containers were last changed by a deploy, teardown or repair.
@@ -110,6 +114,8 @@ impl Control {
             settling: Default::default(),
             touched: Default::default(),
             health: Default::default(),
+            failures: Default::default(),
+            retry: Default::default(),
         })
     }
 

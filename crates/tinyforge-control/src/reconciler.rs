@@ -43,6 +43,16 @@ impl Control {
         snapshot: Option<(&Deps, Instant)>,
     ) -> Result<ReconcileReport, ControlError> {
         let _lock = self.locks.lock(id).await;
+        let result = self.reconcile_locked(id, snapshot).await;
+        self.after_reconcile(id, &result);
+        result
+    }
+
+    async fn reconcile_locked(
+        &self,
+        id: &str,
+        snapshot: Option<(&Deps, Instant)>,
+    ) -> Result<ReconcileReport, ControlError> {
         let deps = match snapshot {
             Some((deps, taken)) if !self.touched_since(id, taken) => deps,
             _ => &self.deps,
@@ -145,7 +155,12 @@ impl Control {
 
     /// Runs the reconciler forever: a pass every `reconcile_interval`, and the workload named by
     /// each message on `soon` (container died, was killed, OOM, destroyed) within moments.
-    pub async fn run_reconciler(self: Arc<Self>, mut soon: mpsc::Receiver<String>) {
+    pub async fn run_reconciler(
+        self: Arc<Self>,
+        mut soon: mpsc::Receiver<String>,
+        retry: mpsc::Sender<String>,
+    ) {
+        *self.retry.lock().unwrap_or_else(|p| p.into_inner()) = Some(retry);
         let mut tick = tokio::time::interval(self.config.reconcile_interval);
         tick.tick().await;
         loop {
@@ -164,13 +179,69 @@ impl Control {
                     tokio::spawn(async move {
                         tokio::time::sleep(Duration::from_millis(300)).await;
                         me.settling.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-                        match me.reconcile_workload(&id).await {
-                            Ok(_) | Err(ControlError::Store(tinyforge_store::StoreError::NotFound { .. })) => {}
-                            Err(e) => tracing::warn!(workload = %id, error = %e, "reconcile after container event failed"),
+                        if let Err(e) = me.reconcile_workload(&id).await
+                            && !matches!(e, ControlError::Store(tinyforge_store::StoreError::NotFound { .. }))
+                        {
+                            tracing::warn!(workload = %id, error = %e, "reconcile after container event failed");
                         }
                     });
                 }
             }
         }
+    }
+}
+
+/// How long to wait before reconciling a workload again after `e`, at the `attempt`-th failure
+/// in a row: the error decides. `None`: retrying cannot help (the config must change).
+pub fn backoff(e: &ControlError, attempt: u32) -> Option<Duration> {
+    let base = match e {
+        ControlError::Plugin(PluginError::Config(_))
+        | ControlError::Registry(_)
+        | ControlError::Invalid(_) => return None,
+        ControlError::Store(tinyforge_store::StoreError::NotFound { .. }) => return None,
+        ControlError::Plugin(PluginError::Unhealthy(_)) => 30,
+        ControlError::Plugin(PluginError::Deadline { .. }) => 60,
+        ControlError::Plugin(PluginError::Port(_)) | ControlError::Store(_) => 5,
+    };
+    Some(Duration::from_secs((base << attempt.saturating_sub(1).min(8)).min(300)))
+}
+
+impl Control {
+    /// Failure bookkeeping: a failed reconcile schedules its own retry, with the backoff its
+    /// error chooses; a success forgets past failures.
+    fn after_reconcile(&self, id: &str, result: &Result<ReconcileReport, ControlError>) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let Err(e) = result else {
+            failures.remove(id);
+            return;
+        };
+        let attempt = failures.entry(id.to_owned()).or_default();
+        *attempt += 1;
+        let Some(wait) = backoff(e, *attempt) else { return };
+        let Some(retry) = self.retry.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return };
+        tracing::info!(workload = %id, attempt = *attempt, wait_secs = wait.as_secs(), "reconcile will be retried");
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let _ = retry.send(id).await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_chooses_the_backoff() {
+        let port = ControlError::Plugin(PluginError::Port("docker daemon unreachable".into()));
+        assert_eq!(backoff(&port, 1), Some(Duration::from_secs(5)));
+        assert_eq!(backoff(&port, 3), Some(Duration::from_secs(20)));
+        assert_eq!(backoff(&port, 30), Some(Duration::from_secs(300)));
+        let sick = ControlError::Plugin(PluginError::Unhealthy("503".into()));
+        assert_eq!(backoff(&sick, 1), Some(Duration::from_secs(30)));
+        let config =
+            ControlError::Plugin(PluginError::Config(tinyforge_plugin::ConfigError::new("x", "bad")));
+        assert_eq!(backoff(&config, 1), None);
     }
 }

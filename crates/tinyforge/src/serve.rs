@@ -149,7 +149,7 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let notifier = Notifier::new(store.clone(), NotifierConfig::default());
     tokio::spawn(notifier.run(control.events().subscribe()));
     let (soon_tx, soon_rx) = tokio::sync::mpsc::channel(256);
-    tokio::spawn(control.clone().run_reconciler(soon_rx));
+    tokio::spawn(control.clone().run_reconciler(soon_rx, soon_tx.clone()));
     tokio::spawn(control.clone().run_scheduler());
     tokio::spawn(control.clone().run_watchers());
     tokio::spawn(control.clone().run_health(Duration::from_secs(10), soon_tx.clone()));
