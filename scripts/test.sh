@@ -8,6 +8,10 @@ need=()
 [ -x /bin/busybox ] || need+=(busybox-static)            # FROM-scratch test images
 command -v docker-registry >/dev/null || need+=(docker-registry)   # private registry tests
 command -v htpasswd >/dev/null || need+=(apache2-utils)            # its htpasswd file
+command -v pebble >/dev/null || need+=(pebble)                      # ACME test CA
+command -v named >/dev/null || need+=(bind9)                        # RFC 2136 DNS
+command -v dig >/dev/null || need+=(dnsutils)                       # checks DNS answers
+command -v python3 >/dev/null || need+=(python3)                    # receiver sample in the tests
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -140,6 +140,9 @@ impl Control {
         }
         .await;
         self.touch(wid);
+        if result.is_ok() {
+            self.sync_dns(wid).await;
+        }
         let ms = started.elapsed().as_millis() as u64;
         let recorded = match &result {
             Ok(o) => {
@@ -239,8 +242,11 @@ impl Control {
         let row = self.store.workload(workload_id)?;
         let w = self.plugin_workload(&row, &row.source_config)?;
         let source = self.registry.source(&row.source_kind)?;
+        let hosts: Vec<String> =
+            self.deps.routes.routes_of(workload_id).into_iter().map(|r| r.host).collect();
         source.teardown(&self.deps, &w, self.config.deploy_timeout).await?;
         self.touch(workload_id);
+        self.drop_dns(hosts).await;
         self.events.emit(
             "workload.torn_down",
             Some(workload_id),
@@ -248,5 +254,51 @@ impl Control {
             json!({}),
         );
         Ok(())
+    }
+}
+
+impl Control {
+    /// Points every face host of the workload at this server (when a DNS provider is set).
+    async fn sync_dns(&self, workload_id: &str) {
+        let (Some(dns), Some(ip)) = (&self.deps.dns, self.config.public_ip) else { return };
+        let mut hosts: Vec<String> =
+            self.deps.routes.routes_of(workload_id).into_iter().map(|r| r.host).collect();
+        hosts.dedup();
+        for host in hosts {
+            match dns.upsert(&host, ip).await {
+                Ok(()) => self.events.emit(
+                    "dns.updated",
+                    Some(workload_id),
+                    format!("{host} → {ip}"),
+                    json!({"host": host}),
+                ),
+                Err(e) => {
+                    self.events.emit("dns.failed", Some(workload_id), e.to_string(), json!({"host": host}))
+                }
+            }
+        }
+    }
+
+    /// Removes the records of `hosts` that no route serves any more.
+    async fn drop_dns(&self, mut hosts: Vec<String>) {
+        let Some(dns) = &self.deps.dns else { return };
+        hosts.dedup();
+        for host in hosts {
+            let still_used = self
+                .store
+                .workloads()
+                .unwrap_or_default()
+                .iter()
+                .any(|w| self.deps.routes.routes_of(&w.id).iter().any(|r| r.host == host));
+            if still_used {
+                continue;
+            }
+            match dns.remove(&host).await {
+                Ok(()) => {
+                    self.events.emit("dns.removed", None, format!("{host} removed"), json!({"host": host}))
+                }
+                Err(e) => self.events.emit("dns.failed", None, e.to_string(), json!({"host": host})),
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 mod configs;
 mod deployer;
+pub mod dns;
 mod events;
 mod fanout;
 mod health;
@@ -57,6 +58,8 @@ pub struct ControlConfig {
     pub reconcile_interval: Duration,
     /// Deadline of one `Trigger::match`.
     pub match_timeout: Duration,
+    /// The address DNS records of public faces point at (with a DNS provider).
+    pub public_ip: Option<std::net::Ipv4Addr>,
 }
 
 impl Default for ControlConfig {
@@ -67,6 +70,7 @@ impl Default for ControlConfig {
             reconcile_timeout: Duration::from_secs(120),
             reconcile_interval: Duration::from_secs(300),
             match_timeout: Duration::from_secs(5),
+            public_ip: None,
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Deps {
     pub events: Arc<dyn Events>,
     /// tinyforge's data directory (plugins keep files under `<data-dir>/<kind>/`).
     pub data_dir: PathBuf,
+    /// The DNS provider; `None` = wildcard DNS (nothing to do).
+    pub dns: Option<Arc<dyn Dns>>,
     /// This installation's id: every container gets it as label `tinyforge.instance`, so two
     /// installations sharing one Docker Engine never collect each other's containers.
     pub instance: String,
@@ -194,4 +196,27 @@ pub struct Event {
 pub trait Events: Send + Sync {
     /// Publishes an event (persisted and streamed by the implementation).
     fn publish(&self, event: Event);
+}
+
+// ---------------------------------------------------------------- dns
+
+/// A DNS provider failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("DNS ({provider}) for {name}: {why}")]
+pub struct DnsError {
+    /// `rfc2136`, `cloudflare`.
+    pub provider: &'static str,
+    /// The record name.
+    pub name: String,
+    /// What happened.
+    pub why: String,
+}
+
+/// Keeps the public faces' DNS records pointing at this server (X4). Absent = wildcard DNS.
+#[async_trait]
+pub trait Dns: Send + Sync {
+    /// Creates or updates the A record `name` → `ip`.
+    async fn upsert(&self, name: &str, ip: std::net::Ipv4Addr) -> Result<(), DnsError>;
+    /// Removes the A record `name`.
+    async fn remove(&self, name: &str) -> Result<(), DnsError>;
 }

@@ -32,6 +32,27 @@ pub struct ServeArgs {
     /// PEM file of CA roots to trust for the ACME directory (a private or test CA).
     #[arg(long, env = "TINYFORGE_ACME_CA_ROOTS")]
     pub acme_ca_roots: Option<PathBuf>,
+    /// The public IPv4 address DNS records of faces point at.
+    #[arg(long, env = "TINYFORGE_PUBLIC_IP")]
+    pub public_ip: Option<std::net::Ipv4Addr>,
+    /// DNS provider for faces: `none` (wildcard DNS), `rfc2136` or `cloudflare`.
+    #[arg(long, env = "TINYFORGE_DNS_PROVIDER")]
+    pub dns_provider: Option<String>,
+    /// RFC 2136: the primary server (`ip:port`); the TSIG secret comes from `TINYFORGE_DNS_TSIG_SECRET`.
+    #[arg(long, env = "TINYFORGE_DNS_SERVER")]
+    pub dns_server: Option<SocketAddr>,
+    /// RFC 2136: the zone to update, e.g. `example.com`.
+    #[arg(long, env = "TINYFORGE_DNS_ZONE")]
+    pub dns_zone: Option<String>,
+    /// RFC 2136: the TSIG key name (HMAC-SHA256).
+    #[arg(long, env = "TINYFORGE_DNS_TSIG_NAME")]
+    pub dns_tsig_name: Option<String>,
+    /// Cloudflare: the zone id; the API token comes from `TINYFORGE_CLOUDFLARE_TOKEN`.
+    #[arg(long, env = "TINYFORGE_CLOUDFLARE_ZONE_ID")]
+    pub cloudflare_zone_id: Option<String>,
+    /// Cloudflare: API base URL.
+    #[arg(long, env = "TINYFORGE_CLOUDFLARE_API")]
+    pub cloudflare_api: Option<String>,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "TINYFORGE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -61,9 +82,27 @@ struct FileConfig {
     acme_email: Option<String>,
     acme_ca_roots: Option<PathBuf>,
     log_format: Option<String>,
+    public_ip: Option<std::net::Ipv4Addr>,
+    dns_provider: Option<String>,
+    dns_server: Option<SocketAddr>,
+    dns_zone: Option<String>,
+    dns_tsig_name: Option<String>,
+    cloudflare_zone_id: Option<String>,
+    cloudflare_api: Option<String>,
     reconcile_interval: Option<u64>,
     max_parallel_deploys: Option<usize>,
     webhook_max_body: Option<usize>,
+}
+
+/// Which DNS provider, with its non-secret settings (secrets come from the environment only).
+#[derive(Debug, Clone)]
+pub enum DnsSettings {
+    /// Wildcard DNS: nothing to do.
+    None,
+    /// RFC 2136 with TSIG.
+    Rfc2136 { server: SocketAddr, zone: String, key_name: String },
+    /// Cloudflare.
+    Cloudflare { zone_id: String, api: Option<String> },
 }
 
 /// Resolved settings.
@@ -77,6 +116,8 @@ pub struct Settings {
     pub acme_email: Option<String>,
     pub acme_ca_roots: Option<PathBuf>,
     pub json_logs: bool,
+    pub public_ip: Option<std::net::Ipv4Addr>,
+    pub dns: DnsSettings,
     pub reconcile_interval: u64,
     pub max_parallel_deploys: usize,
     pub webhook_max_body: usize,
@@ -112,6 +153,31 @@ impl ServeArgs {
             acme_email: self.acme_email.or(file.acme_email),
             acme_ca_roots: self.acme_ca_roots.or(file.acme_ca_roots),
             json_logs: log_format == "json",
+            public_ip: self.public_ip.or(file.public_ip),
+            dns: match self.dns_provider.or(file.dns_provider).as_deref().unwrap_or("none") {
+                "none" => DnsSettings::None,
+                "rfc2136" => DnsSettings::Rfc2136 {
+                    server: self
+                        .dns_server
+                        .or(file.dns_server)
+                        .context("--dns-server is required for rfc2136")?,
+                    zone: self.dns_zone.or(file.dns_zone).context("--dns-zone is required for rfc2136")?,
+                    key_name: self
+                        .dns_tsig_name
+                        .or(file.dns_tsig_name)
+                        .context("--dns-tsig-name is required for rfc2136")?,
+                },
+                "cloudflare" => DnsSettings::Cloudflare {
+                    zone_id: self
+                        .cloudflare_zone_id
+                        .or(file.cloudflare_zone_id)
+                        .context("--cloudflare-zone-id is required for cloudflare")?,
+                    api: self.cloudflare_api.or(file.cloudflare_api),
+                },
+                other => {
+                    anyhow::bail!("DNS provider must be `none`, `rfc2136` or `cloudflare`, not `{other}`")
+                }
+            },
             reconcile_interval: self.reconcile_interval.or(file.reconcile_interval).unwrap_or(300).max(1),
             max_parallel_deploys: self.max_parallel_deploys.or(file.max_parallel_deploys).unwrap_or(4).max(1),
             webhook_max_body: self.webhook_max_body.or(file.webhook_max_body).unwrap_or(5 << 20),

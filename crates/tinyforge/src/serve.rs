@@ -15,7 +15,7 @@ use tinyforge_plugin::{Deps, Registry, RegistryBuilder};
 use tinyforge_store::{Sealer, Store, write_private};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+use crate::config::{DnsSettings, Settings};
 
 /// The kinds tinyforge ships, frozen. A duplicate kind is a boot error.
 pub fn registry() -> anyhow::Result<Registry> {
@@ -53,6 +53,25 @@ fn first_token(store: &Store, s: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The DNS provider the settings name; secrets from the environment.
+fn dns_provider(s: &Settings) -> anyhow::Result<Option<Arc<dyn tinyforge_plugin::ports::Dns>>> {
+    use tinyforge_control::dns::{Cloudflare, Rfc2136, cloudflare_api};
+    let secret =
+        |var: &str| std::env::var(var).with_context(|| format!("{var} must hold the DNS provider's secret"));
+    Ok(match &s.dns {
+        DnsSettings::None => None,
+        DnsSettings::Rfc2136 { server, zone, key_name } => {
+            Some(Arc::new(Rfc2136::new(*server, zone, key_name, &secret("TINYFORGE_DNS_TSIG_SECRET")?, 60)?))
+        }
+        DnsSettings::Cloudflare { zone_id, api } => Some(Arc::new(Cloudflare::new(
+            api.as_deref().unwrap_or(cloudflare_api()),
+            zone_id,
+            &secret("TINYFORGE_CLOUDFLARE_TOKEN")?,
+            60,
+        ))),
+    })
+}
+
 /// This installation's id, kept in `<data-dir>/instance.id`.
 fn instance_id(s: &Settings) -> anyhow::Result<String> {
     let path = s.data_dir.join("instance.id");
@@ -88,10 +107,12 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
         events: events.clone(),
         data_dir: s.data_dir.clone(),
         instance: instance_id(&s)?,
+        dns: dns_provider(&s)?,
     };
     let config = ControlConfig {
         max_parallel_deploys: s.max_parallel_deploys,
         reconcile_interval: Duration::from_secs(s.reconcile_interval),
+        public_ip: s.public_ip,
         ..ControlConfig::default()
     };
     let control = Control::new(store.clone(), registry, deps, events, config);

@@ -36,7 +36,12 @@ pub fn images() {
 
 impl Harness {
     pub async fn new() -> Self {
-        Self::on(tempfile::tempdir().unwrap(), true).await
+        Self::on(tempfile::tempdir().unwrap(), true, None).await
+    }
+
+    /// With a DNS provider pointing faces at `ip`.
+    pub async fn with_dns(dns: Arc<dyn tinyforge_plugin::ports::Dns>, ip: std::net::Ipv4Addr) -> Self {
+        Self::on(tempfile::tempdir().unwrap(), true, Some((dns, ip))).await
     }
 
     /// A second control plane (no queue workers) over a copy of the same data dir: what a
@@ -47,10 +52,14 @@ impl Harness {
         for f in ["t.db", "t.db-wal", "t.db-shm"] {
             let _ = std::fs::copy(other.dir.path().join(f), dir.path().join(f));
         }
-        Self::on(dir, false).await
+        Self::on(dir, false, None).await
     }
 
-    async fn on(dir: tempfile::TempDir, workers: bool) -> Self {
+    async fn on(
+        dir: tempfile::TempDir,
+        workers: bool,
+        dns: Option<(Arc<dyn tinyforge_plugin::ports::Dns>, std::net::Ipv4Addr)>,
+    ) -> Self {
         images();
         let store =
             Arc::new(Store::open(&dir.path().join("t.db"), Sealer::load(None, dir.path()).unwrap()).unwrap());
@@ -73,6 +82,7 @@ impl Harness {
             routes: Arc::new(edge.clone()),
             events: events.clone(),
             data_dir: dir.path().to_owned(),
+            dns: dns.as_ref().map(|(d, _)| d.clone()),
             instance: format!("test-{}", tinyforge_store::new_id()),
         };
         let control = Control::new(
@@ -80,7 +90,7 @@ impl Harness {
             Arc::new(reg.build().unwrap()),
             deps,
             events,
-            ControlConfig::default(),
+            ControlConfig { public_ip: dns.map(|(_, ip)| ip), ..ControlConfig::default() },
         );
         if workers {
             tokio::spawn(control.clone().run_queue());
