@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use tinyforge_plugin::{DeployOutcome, Deps, PluginError, ReconcileReport};
-use tinyforge_store::DeploymentStatus;
+use tinyforge_store::{ContainerRow, DeploymentStatus};
 use tokio::sync::mpsc;
 
 use crate::snapshot::Snapshot;
@@ -135,8 +135,39 @@ impl Control {
                 );
             }
         }
+        // The containers index, from a listing taken after the repairs.
+        if let Ok(now) = self.deps.engine.list("tinyforge.instance", Some(&self.deps.instance)).await {
+            let rows: Vec<ContainerRow> = now
+                .into_iter()
+                .filter_map(|c| {
+                    Some(ContainerRow {
+                        workload_id: c.labels.get("tinyforge.workload")?.clone(),
+                        deployment_id: c.labels.get("tinyforge.deployment").cloned(),
+                        id: c.id,
+                        name: c.name,
+                        running: c.running,
+                        updated_at: String::new(),
+                    })
+                })
+                .collect();
+            self.store.replace_containers(&rows)?;
+        }
         pass.ms = started.elapsed().as_millis() as u64;
         Ok(pass)
+    }
+
+    /// A container of `workload_id` died (`die`, `oom`): when it is the one serving, that is a
+    /// crash — an event says so (the reconcile that follows restarts it).
+    pub fn container_died(&self, workload_id: &str, container_id: &str, action: &str) {
+        let Ok(Some(current)) = self.store.current_deployment(workload_id) else { return };
+        if current.outcome.get("container_id").and_then(|v| v.as_str()) == Some(container_id) {
+            self.events.emit(
+                "container.crashed",
+                Some(workload_id),
+                format!("the serving container of deployment {} stopped ({action})", current.id),
+                json!({"container_id": container_id, "action": action}),
+            );
+        }
     }
 
     /// At boot: deployments left running by a previous process become `interrupted`; then every

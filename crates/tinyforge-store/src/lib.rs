@@ -5,6 +5,7 @@
 //! connection sits behind a mutex. Secret values (env marked secret, trigger signing secrets) are
 //! sealed here, so no caller can store them in plain.
 
+mod containers;
 mod deliveries;
 mod deployments;
 mod events;
@@ -21,6 +22,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
+pub use containers::ContainerRow;
 pub use deliveries::{DeliveryRow, NewDelivery};
 pub use deployments::{DeploymentRow, DeploymentStatus, NewDeployment};
 pub use events::EventRow;

@@ -174,7 +174,7 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     tokio::spawn(control.clone().run_scheduler());
     tokio::spawn(control.clone().run_watchers());
     tokio::spawn(control.clone().run_health(Duration::from_secs(10), soon_tx.clone()));
-    tokio::spawn(watch_containers(engine.clone(), soon_tx));
+    tokio::spawn(watch_containers(engine.clone(), control.clone(), soon_tx));
 
     let mut metrics = prometheus_client::registry::Registry::default();
     edge.metrics().register(&mut metrics);
@@ -231,7 +231,11 @@ async fn keep_certificates(acme: Acme, edge: Edge, events: Arc<EventBus>) {
 }
 
 /// Container deaths (die, oom, kill, destroy) → that workload is reconciled within moments.
-async fn watch_containers(engine: DockerEngine, soon: tokio::sync::mpsc::Sender<String>) {
+async fn watch_containers(
+    engine: DockerEngine,
+    control: Arc<Control>,
+    soon: tokio::sync::mpsc::Sender<String>,
+) {
     loop {
         let mut events = std::pin::pin!(engine.container_events());
         while let Some(ev) = events.next().await {
@@ -239,6 +243,9 @@ async fn watch_containers(engine: DockerEngine, soon: tokio::sync::mpsc::Sender<
                 Ok(ev) if matches!(ev.action.as_str(), "die" | "oom" | "kill" | "destroy") => {
                     tracing::debug!(action = %ev.action, container = %ev.id, workload = ?ev.workload, "container event");
                     if let Some(w) = ev.workload {
+                        if ev.action == "die" || ev.action == "oom" {
+                            control.container_died(&w, &ev.id, &ev.action);
+                        }
                         let _ = soon.try_send(w);
                     }
                 }

@@ -57,6 +57,21 @@ fn killed_container_serves_again_within_5_seconds() {
         std::thread::sleep(Duration::from_millis(20));
     }
     println!("docker kill → serving again after {} ms (down observed: {down_seen})", t.elapsed().as_millis());
+    let t = Instant::now();
+    loop {
+        let (_, events) = srv.call("GET", &format!("/api/events/recent?workload_id={wid}&limit=1000"), None);
+        let kinds: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+        if kinds.contains(&"container.crashed") && kinds.contains(&"container.restarted") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "crash and restart events: {kinds:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The containers index, after a pass.
+    assert_eq!(srv.call("POST", "/api/reconcile", None).0, 200);
+    let (_, w) = srv.call("GET", &format!("/api/workloads/{wid}"), None);
+    let index = w["containers"].as_array().unwrap();
+    assert_eq!((index.len(), index[0]["running"].as_bool()), (1, Some(true)), "{w}");
     assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
 }
 

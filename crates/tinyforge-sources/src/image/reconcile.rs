@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use tinyforge_plugin::ports::EngineError;
+use serde_json::json;
+use tinyforge_plugin::ports::{EngineError, Event};
 use tinyforge_plugin::{
     DeployOutcome, DeploymentIntent, Deps, InboundEvent, Manual, PluginError, ReconcileReport, Target,
     Workload,
@@ -45,6 +46,12 @@ pub async fn reconcile(
             let ip = deps.engine.inspect(&c.id).await.map_err(port_err)?.ip;
             let ip = ip.ok_or_else(|| PluginError::Unhealthy("restarted container has no address".into()))?;
             health_gate(deps, cfg, &c.id, ip).await?;
+            deps.events.publish(Event {
+                kind: "container.restarted".into(),
+                workload_id: Some(w.id.clone()),
+                message: format!("{}: container {} was stopped; started it again", w.name, c.name),
+                data: json!({"container": c.name}),
+            });
             report.repaired.push(format!("restarted stopped container {}", c.name));
             Some(ip)
         }

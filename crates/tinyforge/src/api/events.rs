@@ -117,3 +117,23 @@ pub async fn metrics(State(st): State<AppState>) -> Result<axum::response::Respo
     )
         .into_response())
 }
+
+#[derive(Debug, Deserialize)]
+pub struct RecentQuery {
+    /// Only this workload's events.
+    workload_id: Option<String>,
+    /// Events after this sequence number.
+    #[serde(default)]
+    after: i64,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+/// Stored events as a JSON list, oldest first (the SSE stream's history).
+pub async fn recent(
+    State(st): State<AppState>,
+    Query(q): Query<RecentQuery>,
+) -> Result<Json<Vec<EventRow>>, ApiError> {
+    let limit = q.limit.unwrap_or(100).min(1000);
+    Ok(Json(st.control.store().events(q.after, q.workload_id.as_deref(), limit)?))
+}

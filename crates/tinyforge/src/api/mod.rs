@@ -84,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/bindings", get(triggers::bindings).post(triggers::bind))
         .route("/bindings/{id}", axum::routing::put(triggers::update_binding).delete(triggers::unbind))
         .route("/events", get(events::stream))
+        .route("/events/recent", get(events::recent))
         .route("/routes", get(events::routes))
         .route("/reconcile", post(events::reconcile_now))
         .route("/metrics", get(events::metrics))

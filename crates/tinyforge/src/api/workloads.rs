@@ -35,6 +35,8 @@ pub struct WorkloadView {
     current_deployment: Option<DeploymentRow>,
     /// The last probe of each face.
     health: Vec<tinyforge_control::FaceHealth>,
+    /// Containers as the last reconcile pass saw them.
+    containers: Vec<tinyforge_store::ContainerRow>,
     created_at: String,
     updated_at: String,
 }
@@ -85,6 +87,7 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
     };
     let schema = st.control.registry().source(&row.source_kind).map(|s| s.schema()).unwrap_or(Value::Null);
     let health = st.control.face_health(&row.id);
+    let containers = store.containers_of(&row.id)?;
     Ok(WorkloadView {
         env: store.env_masked(&row.id)?,
         source_config: redact_config(&schema, &row.source_config),
@@ -94,6 +97,7 @@ pub fn view(st: &AppState, row: WorkloadRow) -> Result<WorkloadView, ApiError> {
         status,
         current_deployment: current,
         health,
+        containers,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
