@@ -20,6 +20,12 @@ use crate::table::{InflightGuard, Upstream};
 /// The pooled keep-alive client to upstreams.
 pub type Client = hyper_util::client::legacy::Client<HttpConnector, Incoming>;
 
+thread_local! {
+    /// One pooled client per thread: a connection is driven on the thread that opened it, so a
+    /// request never waits on a wake-up from another thread's pool.
+    static CLIENT: Client = client();
+}
+
 pub fn client() -> Client {
     let mut conn = HttpConnector::new();
     conn.set_nodelay(true);
@@ -212,7 +218,7 @@ pub async fn handle(
 
     let sent = tokio::time::timeout(
         inner.config.upstream_timeout,
-        inner.client.request(Request::from_parts(parts, body)),
+        CLIENT.with(|c| c.request(Request::from_parts(parts, body))),
     );
     let mut resp = match sent.await {
         Ok(Ok(r)) => r,

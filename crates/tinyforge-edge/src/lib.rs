@@ -4,6 +4,7 @@
 
 pub mod acme;
 mod body;
+mod cores;
 mod files;
 mod forward;
 pub mod metrics;
@@ -18,6 +19,7 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use tinyforge_plugin::ports::{RouteTarget, Routes};
 
+pub use cores::serve_per_core;
 pub use serve::{serve, serve_tls};
 use table::{RouteTable, Upstream};
 
@@ -46,7 +48,6 @@ pub struct Edge {
 
 struct Inner {
     table: ArcSwap<RouteTable>,
-    client: forward::Client,
     config: EdgeConfig,
     /// Serialises writers of the table (readers never wait).
     write: std::sync::Mutex<()>,
@@ -63,7 +64,6 @@ impl Edge {
         Self {
             inner: Arc::new(Inner {
                 table: ArcSwap::from_pointee(RouteTable::default()),
-                client: forward::client(),
                 config,
                 write: std::sync::Mutex::new(()),
                 challenges: acme::Challenges::default(),

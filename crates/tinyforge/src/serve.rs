@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tinyforge_control::{Control, ControlConfig, EventBus, Notifier, NotifierConfig};
 use tinyforge_edge::acme::{Acme, AcmeConfig};
 use tinyforge_edge::tls::CertStore;
-use tinyforge_edge::{Edge, EdgeConfig};
+use tinyforge_edge::{Edge, EdgeConfig, serve_per_core};
 use tinyforge_engine::DockerEngine;
 use tinyforge_plugin::{Deps, Registry, RegistryBuilder};
 use tinyforge_store::{Sealer, Store, write_private};
@@ -120,27 +120,17 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let api_listener = tokio::net::TcpListener::bind(s.listen)
         .await
         .with_context(|| format!("binding API on {}", s.listen))?;
-    let https_listener = tokio::net::TcpListener::bind(s.https)
-        .await
-        .with_context(|| format!("binding HTTPS on {}", s.https))?;
-    let http_listener =
-        tokio::net::TcpListener::bind(s.http).await.with_context(|| format!("binding HTTP on {}", s.http))?;
-    tracing::info!(api = %s.listen, http = %s.http, https = %s.https, data_dir = %s.data_dir.display(), "tinyforge serving");
-
+    // The public listeners: one event loop per core each (see tinyforge_edge::serve_per_core).
     let stop = CancellationToken::new();
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut edge_threads = serve_per_core(edge.clone(), s.http, None, cores, stop.clone())
+        .with_context(|| format!("binding HTTP on {}", s.http))?;
+    edge_threads.extend(
+        serve_per_core(edge.clone(), s.https, Some(certs.server_config()), cores, stop.clone())
+            .with_context(|| format!("binding HTTPS on {}", s.https))?,
+    );
+    tracing::info!(api = %s.listen, http = %s.http, https = %s.https, data_dir = %s.data_dir.display(), "tinyforge serving");
     tokio::spawn(shutdown_on_signal(stop.clone()));
-    let edge_task = tokio::spawn(tinyforge_edge::serve(
-        edge.clone(),
-        http_listener,
-        "http",
-        stop.clone().cancelled_owned(),
-    ));
-    let tls_task = tokio::spawn(tinyforge_edge::serve_tls(
-        edge.clone(),
-        https_listener,
-        certs.server_config(),
-        stop.clone().cancelled_owned(),
-    ));
     let acme = Acme::new(
         AcmeConfig {
             directory: s.acme_directory.clone(),
@@ -190,8 +180,8 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     axum::serve(api_listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(stop.clone().cancelled_owned())
         .await?;
-    let _ = edge_task.await;
-    let _ = tls_task.await;
+    // The edge threads drain their open requests (30 s at most) and end.
+    tokio::task::spawn_blocking(move || edge_threads.into_iter().for_each(|t| drop(t.join()))).await?;
     tracing::info!("tinyforge stopped");
     Ok(())
 }
