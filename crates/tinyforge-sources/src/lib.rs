@@ -2,6 +2,7 @@
 //! [`builtin`]; the API, UI forms, CLI and conformance tests pick it up.
 
 pub mod image;
+pub mod static_site;
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use tinyforge_plugin::{Source, SourceAdapter};
 
 /// Every built-in Source kind, in registration order.
 pub fn builtin() -> Vec<Arc<dyn Source>> {
-    vec![Arc::new(SourceAdapter(image::ImageSource))]
+    vec![Arc::new(SourceAdapter(image::ImageSource)), Arc::new(SourceAdapter(static_site::StaticSource))]
 }
 
 #[cfg(test)]

@@ -1,0 +1,116 @@
+//! The static source for real (S3, built-in runtime): a local bare repository over file://; a
+//! GitHub-shaped push delivery to a git trigger redeploys the site at the pushed commit, served
+//! by the edge; a commit without the folder fails and the previous release keeps serving;
+//! rollback; a folder with `..` is refused.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use common::{Server, http};
+use serde_json::{Value, json};
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=tinyforge-test", "-c", "user.email=test@tinyforge.invalid"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn commit(work: &Path, content: Option<&str>, message: &str) -> String {
+    match content {
+        Some(c) => {
+            std::fs::create_dir_all(work.join("public")).unwrap();
+            std::fs::write(work.join("public/index.html"), c).unwrap();
+        }
+        None => {
+            let _ = std::fs::remove_dir_all(work.join("public"));
+            std::fs::write(work.join("README"), message).unwrap();
+        }
+    }
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "-q", "-m", message]);
+    git(work, &["push", "-q", "origin", "main"]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
+#[test]
+fn git_push_redeploys_the_site() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("site.git");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["remote", "add", "origin", &format!("file://{}", bare.display())]);
+    commit(&work, Some("<h1>site v1</h1>"), "v1");
+
+    let srv = Server::start(&tmp.path().join("data"));
+    let name = format!("site-{}", std::process::id());
+    let host = format!("{name}.test");
+    let config = |folder: &str| {
+        json!({"name": name, "source_kind": "static", "source_config": {"repository": format!("file://{}", bare.display()),
+            "git_ref": "main", "folder": folder, "faces": [{"host": host}]}})
+    };
+    let (s, e) = srv.call("POST", "/api/workloads", Some(config("../etc")));
+    assert_eq!((s, e["field"].as_str()), (400, Some("source_config.folder")), "{e}");
+    let (s, w) = srv.call("POST", "/api/workloads", Some(config("public")));
+    assert_eq!(s, 201, "{w}");
+    let wid = w["id"].as_str().unwrap().to_owned();
+    let (_, d1) = srv.call("POST", &format!("/api/workloads/{wid}/deploy?wait=true"), None);
+    assert_eq!(d1["status"], "succeeded", "{d1}");
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None), (200, "<h1>site v1</h1>".into()));
+
+    // A git trigger for the repository, and a push delivered the way GitHub sends it.
+    let (_, t) = srv.call(
+        "POST",
+        "/api/triggers",
+        Some(json!({"name": name, "kind": "git", "config": {"repository": "acme/site"}})),
+    );
+    assert_eq!(
+        srv.call("POST", "/api/bindings", Some(json!({"workload_id": wid, "trigger_id": t["id"]}))).0,
+        201
+    );
+    let sha = commit(&work, Some("<h1>site v2</h1>"), "v2");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/webhooks/github/push-branch-one-commit.json");
+    let mut push: Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    push["ref"] = "refs/heads/main".into();
+    push["after"] = sha.clone().into();
+    push["repository"]["full_name"] = "acme/site".into();
+    push["head_commit"]["message"] = "v2".into();
+    let t0 = Instant::now();
+    let url = format!("{}?wait=true", t["webhook_url"].as_str().unwrap());
+    let body = push.to_string();
+    let mut s = std::net::TcpStream::connect(srv.api).unwrap();
+    use std::io::{Read, Write};
+    write!(s, "POST {url} HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let answer: Value = serde_json::from_str(out.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(answer["outcomes"][0]["status"], "succeeded", "{answer}");
+    assert_eq!(answer["outcomes"][0]["version"], sha.as_str());
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None), (200, "<h1>site v2</h1>".into()));
+    println!("static: push delivery → new content served in {} ms", t0.elapsed().as_millis());
+
+    // A commit without the folder fails; v2 keeps serving.
+    commit(&work, None, "oops, removed the site");
+    let (_, d3) = srv.call("POST", &format!("/api/workloads/{wid}/deploy?wait=true"), None);
+    assert_eq!(d3["status"], "failed", "{d3}");
+    assert!(d3["error"].as_str().unwrap().contains("does not exist"), "{d3}");
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None).1, "<h1>site v2</h1>");
+
+    // Rollback to v1 (its release is still on disk).
+    let (_, rb) = srv.call("POST", &format!("/api/workloads/{wid}/rollback?wait=true"), None);
+    assert_eq!(rb["status"], "succeeded", "{rb}");
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None).1, "<h1>site v1</h1>");
+    assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None).0, 404);
+    assert!(!tmp.path().join("data/static").join(&wid).exists(), "teardown removes the releases");
+}
