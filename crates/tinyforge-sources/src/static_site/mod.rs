@@ -45,7 +45,7 @@ async fn prune(releases: &Path, serving: &Path, keep: usize) {
         let modified = e.metadata().await.and_then(|m| m.modified()).ok();
         all.push((modified, e.path()));
     }
-    all.sort_by(|a, b| b.0.cmp(&a.0));
+    all.sort_by_key(|e| std::cmp::Reverse(e.0));
     for (_, p) in all.into_iter().skip(keep) {
         if !serving.starts_with(&p) {
             let _ = tokio::fs::remove_dir_all(&p).await;
