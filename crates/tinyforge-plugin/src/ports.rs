@@ -147,6 +147,12 @@ pub struct RouteTarget {
     pub tls: bool,
 }
 
+/// Whether two route lists hold the same routes, in any order.
+pub fn same_routes(a: &[RouteTarget], b: &[RouteTarget]) -> bool {
+    use std::collections::HashSet;
+    a.iter().collect::<HashSet<_>>() == b.iter().collect::<HashSet<_>>()
+}
+
 /// What answers a route.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,11 +2,10 @@
 //! with this workload's label runs. Crashed → started again; vanished → the same version
 //! redeployed; strangers → removed; routes re-synced.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::json;
-use tinyforge_plugin::ports::{EngineError, Event};
+use tinyforge_plugin::ports::{EngineError, Event, same_routes};
 use tinyforge_plugin::{
     DeployOutcome, DeploymentIntent, Deps, InboundEvent, Manual, PluginError, ReconcileReport, Target,
     Workload,
@@ -76,7 +75,7 @@ pub async fn reconcile(
     };
     let want = targets(cfg, ip);
     let have = deps.routes.routes_of(&w.id);
-    if want.iter().collect::<HashSet<_>>() != have.iter().collect::<HashSet<_>>() {
+    if !same_routes(&want, &have) {
         deps.routes.switch(&w.id, want, Duration::ZERO).await;
         report.repaired.push("re-synced routes".into());
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde_json::json;
-use tinyforge_plugin::ports::{Backend, RouteTarget};
+use tinyforge_plugin::ports::{Backend, RouteTarget, same_routes};
 use tinyforge_plugin::{
     ConfigError, DeployOutcome, DeploymentIntent, Deps, InboundEvent, Manual, PluginError, ReconcileReport,
     Target, TypedSource, Workload,
@@ -139,7 +139,7 @@ impl TypedSource for StaticSource {
         match root.filter(|r| r.is_dir()) {
             Some(root) => {
                 let want = targets(cfg, &root);
-                if deps.routes.routes_of(&w.id) != want {
+                if !same_routes(&deps.routes.routes_of(&w.id), &want) {
                     deps.routes.switch(&w.id, want, std::time::Duration::ZERO).await;
                     report.repaired.push("re-synced routes".into());
                 }
