@@ -32,9 +32,11 @@ fn serve_end_to_end() {
     // Kinds with schema and sample.
     let (s, kinds) = srv.call("GET", "/api/workloads/source-kinds", None);
     assert_eq!(s, 200);
-    assert_eq!(kinds[0]["kind"], "image");
-    assert!(kinds[0]["schema"]["properties"]["faces"].is_object());
-    assert_eq!(kinds[0]["sample"]["image"], "ghcr.io/acme/web");
+    let names: Vec<&str> = kinds.as_array().unwrap().iter().filter_map(|k| k["kind"].as_str()).collect();
+    assert_eq!(names, ["compose", "image", "static"]);
+    let image = &kinds[1];
+    assert!(image["schema"]["properties"]["faces"].is_object());
+    assert_eq!(image["sample"]["image"], "ghcr.io/acme/web");
     let (_, tkinds) = srv.call("GET", "/api/workloads/trigger-kinds", None);
     assert!(tkinds.as_array().unwrap().iter().any(|k| k["kind"] == "manual"));
 
@@ -56,7 +58,7 @@ fn serve_end_to_end() {
         Some(json!({"name": name, "source_kind": "imagee", "source_config": {}})),
     );
     assert_eq!((s, e["field"].as_str()), (400, Some("source_kind")), "{e}");
-    assert!(e["detail"].as_str().unwrap().contains("known kinds: image"));
+    assert!(e["detail"].as_str().unwrap().contains("known kinds: compose, image, static"), "{e}");
     let (s, e) =
         srv.call("POST", "/api/workloads", Some(json!({"source_kind": "image", "source_config": {}})));
     assert_eq!((s, e["field"].as_str()), (400, Some("name")), "{e}");
