@@ -9,8 +9,20 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// A free loopback port below the ephemeral range (32768+), so that no outgoing connection of a
+/// parallel test can take it between this check and the server's bind.
 pub fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7919)
+        ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    loop {
+        let n = seed.wrapping_add(NEXT.fetch_add(7, Ordering::Relaxed).wrapping_mul(104_729));
+        let port = 20_000 + (n % 12_000) as u16;
+        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return l.local_addr().unwrap();
+        }
+    }
 }
 
 /// One HTTP/1.1 request; returns status and body.
@@ -53,25 +65,38 @@ impl Server {
 
     /// Starts with extra environment variables.
     pub fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
-        let (api, edge, https) = (free_port(), free_port(), free_port());
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tinyforge"))
-            .args(["serve", "--data-dir"])
-            .arg(dir)
-            .args(["--listen", &api.to_string(), "--http", &edge.to_string(), "--https", &https.to_string()])
-            .env("TINYFORGE_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let t = Instant::now();
-        while TcpStream::connect(api).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(30), "tinyforge did not start");
-            if let Some(st) = child.try_wait().unwrap() {
-                panic!("tinyforge exited at start: {st}");
+        // A port can still be taken between the check and the bind: then start again elsewhere.
+        for _ in 0..5 {
+            let (api, edge, https) = (free_port(), free_port(), free_port());
+            let mut child = Command::new(env!("CARGO_BIN_EXE_tinyforge"))
+                .args(["serve", "--data-dir"])
+                .arg(dir)
+                .args([
+                    "--listen",
+                    &api.to_string(),
+                    "--http",
+                    &edge.to_string(),
+                    "--https",
+                    &https.to_string(),
+                ])
+                .env("TINYFORGE_LOG", "warn")
+                .envs(env.iter().copied())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let t = Instant::now();
+            loop {
+                if TcpStream::connect(api).is_ok() {
+                    return Self { child, api, edge, dir: dir.to_owned(), stdout: String::new() };
+                }
+                assert!(t.elapsed() < Duration::from_secs(30), "tinyforge did not start");
+                if child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, api, edge, dir: dir.to_owned(), stdout: String::new() }
+        panic!("tinyforge exited at start five times (see its log above)");
     }
 
     pub fn token(&self) -> String {
