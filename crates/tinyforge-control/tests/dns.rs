@@ -29,7 +29,7 @@ impl Drop for Named {
 fn bind9() -> (Named, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     std::fs::write(
         dir.path().join("named.conf"),
         format!(

@@ -33,7 +33,7 @@ fn run(cmd: &mut Command) -> String {
 /// A registry requiring `user`/`pass`.
 fn registry(user: &str, pass: &str) -> Registry {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = common::free_port();
     let addr = format!("127.0.0.1:{port}");
     let htpasswd = run(Command::new("htpasswd").args(["-Bbn", user, pass]));
     std::fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
