@@ -29,7 +29,7 @@ impl Drop for Named {
 fn bind9() -> (Named, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    let port = common::free_port();
+    let port = tinyforge_testkit::free_port();
     std::fs::write(
         dir.path().join("named.conf"),
         format!(

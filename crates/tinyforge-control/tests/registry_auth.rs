@@ -4,64 +4,19 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::Harness;
 use serde_json::json;
 use tinyforge_control::seal_config;
 use tinyforge_store::DeploymentStatus;
-
-struct Registry {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A registry requiring `user`/`pass`.
-fn registry(user: &str, pass: &str) -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let port = common::free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let htpasswd = run(Command::new("htpasswd").args(["-Bbn", user, pass]));
-    std::fs::write(dir.path().join("htpasswd"), htpasswd).unwrap();
-    let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: {addr}\n\
-         auth:\n  htpasswd:\n    realm: tinyforge-test\n    path: {root}/htpasswd\n",
-        root = dir.path().display()
-    );
-    std::fs::write(dir.path().join("config.yml"), config).unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(dir.path().join("config.yml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("docker-registry (Debian package docker-registry) is required");
-    let t = Instant::now();
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(10), "registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Registry { child, addr, _dir: dir }
-}
+use tinyforge_testkit::{Registry, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn private_image_with_sealed_credentials_and_a_wrong_password() {
     let h = Harness::new().await;
-    let reg = registry("deployer", "s3cret-registry-pass");
+    let reg = Registry::start(Some(("deployer", "s3cret-registry-pass")), None);
     let repo = format!("{}/priv/app", reg.addr);
     // Push v1 and v2 with a throwaway docker config, then drop the local tags so deploys must pull.
     let cfg_dir = tempfile::tempdir().unwrap();

@@ -26,21 +26,7 @@ impl Drop for Kill {
     }
 }
 
-/// A free loopback port below the ephemeral range (32768+), so that no outgoing connection of a
-/// parallel test can take it before the server under test binds it.
-fn port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let seed = std::process::id().wrapping_mul(7919)
-        ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    loop {
-        let n = seed.wrapping_add(NEXT.fetch_add(7, Ordering::Relaxed).wrapping_mul(104_729));
-        let port = 20_000 + (n % 12_000) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
+use tinyforge_testkit::free_port as port;
 
 async fn wait_tcp(addr: &str) {
     let t = Instant::now();

@@ -3,7 +3,6 @@
 //! classified into an [`EngineError`] whose message says what to do.
 
 mod errors;
-pub mod testimg;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

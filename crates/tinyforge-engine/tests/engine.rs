@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tinyforge_engine::testimg::{Behaviour, build_app};
 use tinyforge_engine::{DockerEngine, NETWORK};
 use tinyforge_plugin::ports::{ContainerSpec, Engine, EngineError};
+use tinyforge_testkit::images::{Behaviour, build_app};
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,7 +11,7 @@ use common::{Server, http};
 use serde_json::json;
 
 fn images() {
-    use tinyforge_engine::testimg::{Behaviour, build_app};
+    use tinyforge_testkit::images::{Behaviour, build_app};
     build_app("tf-test/api:v1", "api-v1", Behaviour::Healthy).unwrap();
     build_app("tf-test/api:v2", "api-v2", Behaviour::Healthy).unwrap();
 }

@@ -58,10 +58,10 @@ fn receiver() -> (String, Got) {
 
 #[test]
 fn signed_notifications_verify_with_the_documented_samples() {
-    tinyforge_engine::testimg::build_app(
+    tinyforge_testkit::images::build_app(
         "tf-test/notify:v1",
         "notify-v1",
-        tinyforge_engine::testimg::Behaviour::Healthy,
+        tinyforge_testkit::images::Behaviour::Healthy,
     )
     .unwrap();
     let tmp = tempfile::tempdir().unwrap();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{Server, http};
 use serde_json::{Value, json};
-use tinyforge_engine::testimg::{Behaviour, build_app};
+use tinyforge_testkit::images::{Behaviour, build_app};
 
 fn containers(workload: &str) -> Vec<String> {
     let out = Command::new("docker")

@@ -5,53 +5,15 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Server, http};
 use serde_json::{Value, json};
-
-/// The registry process and its storage (removed on drop).
-struct Registry(Child, #[allow(dead_code)] tempfile::TempDir);
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-    }
-}
-
-/// A registry on `addr`; with `notify = Some((url, auth))` it sends its notifications there.
-fn registry(addr: &str, notify: Option<(&str, &str)>) -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {root}\nhttp:\n  addr: {addr}\n",
-        root = dir.path().display()
-    );
-    if let Some((url, auth)) = notify {
-        config += &format!(
-            "notifications:\n  endpoints:\n    - name: tinyforge\n      url: {url}\n      headers:\n        Authorization: [\"Bearer {auth}\"]\n      timeout: 5s\n      threshold: 3\n      backoff: 1s\n"
-        );
-    }
-    std::fs::write(dir.path().join("config.yml"), config).unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(dir.path().join("config.yml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("docker-registry (Debian package docker-registry) is required");
-    let t = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(10), "registry did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Registry(child, dir)
-}
+use tinyforge_testkit::Registry;
 
 fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    tinyforge_testkit::run(Command::new("docker").args(args))
 }
 
 fn wait_for_body(srv: &Server, host: &str, want: &str, limit: Duration) {
@@ -67,7 +29,7 @@ fn wait_for_body(srv: &Server, host: &str, want: &str, limit: Duration) {
 
 #[test]
 fn registry_push_redeploys_the_exact_digest() {
-    use tinyforge_engine::testimg::{Behaviour, build_app};
+    use tinyforge_testkit::images::{Behaviour, build_app};
     build_app("tf-test/hook:v1", "hook-v1", Behaviour::Healthy).unwrap();
     build_app("tf-test/hook:v2", "hook-v2", Behaviour::Healthy).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -98,8 +60,8 @@ fn registry_push_redeploys_the_exact_digest() {
         201
     );
 
-    let _reg =
-        registry(&reg_addr, Some((&format!("http://{}{url}", srv.api), "registry-shared-secret-0123")));
+    let notify = format!("http://{}{url}", srv.api);
+    let _reg = Registry::start_at(&reg_addr, None, Some((&notify, "registry-shared-secret-0123")));
     let mut pushed_at = None;
     for v in ["v1", "v2"] {
         docker(&["tag", &format!("tf-test/hook:{v}"), &format!("{repo}:{v}")]);
@@ -211,7 +173,7 @@ fn bad_deliveries_and_duplicates() {
 
 #[test]
 fn cron_binding_redeploys_on_schedule() {
-    use tinyforge_engine::testimg::{Behaviour, build_app};
+    use tinyforge_testkit::images::{Behaviour, build_app};
     build_app("tf-test/cron:v1", "cron-v1", Behaviour::Healthy).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let srv = Server::start(tmp.path());
@@ -260,13 +222,13 @@ fn cron_binding_redeploys_on_schedule() {
 
 #[test]
 fn watcher_finds_a_pushed_tag_without_notifications() {
-    use tinyforge_engine::testimg::{Behaviour, build_app};
+    use tinyforge_testkit::images::{Behaviour, build_app};
     build_app("tf-test/watch:v1", "watch-1.0.0", Behaviour::Healthy).unwrap();
     build_app("tf-test/watch:v2", "watch-1.1.0", Behaviour::Healthy).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let srv = Server::start(tmp.path());
     let reg_addr = common::free_port().to_string();
-    let _reg = registry(&reg_addr, None);
+    let _reg = Registry::start_at(&reg_addr, None, None);
     let repo = format!("{reg_addr}/team/watch");
     docker(&["tag", "tf-test/watch:v1", &format!("{repo}:1.0.0")]);
     docker(&["push", &format!("{repo}:1.0.0")]);

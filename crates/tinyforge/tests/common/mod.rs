@@ -9,20 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A free loopback port below the ephemeral range (32768+), so that no outgoing connection of a
-/// parallel test can take it between this check and the server's bind.
+/// A free loopback address (see `tinyforge_testkit::free_port`).
 pub fn free_port() -> SocketAddr {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let seed = std::process::id().wrapping_mul(7919)
-        ^ std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    loop {
-        let n = seed.wrapping_add(NEXT.fetch_add(7, Ordering::Relaxed).wrapping_mul(104_729));
-        let port = 20_000 + (n % 12_000) as u16;
-        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port)) {
-            return l.local_addr().unwrap();
-        }
-    }
+    SocketAddr::from(([127, 0, 0, 1], tinyforge_testkit::free_port()))
 }
 
 /// One HTTP/1.1 request; returns status and body.
