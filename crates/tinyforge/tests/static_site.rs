@@ -114,3 +114,60 @@ fn git_push_redeploys_the_site() {
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).0, 404);
     assert!(!tmp.path().join("data/static").join(&wid).exists(), "teardown removes the releases");
 }
+
+#[test]
+fn served_from_git_daemon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("repos/site.git");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["remote", "add", "origin", &format!("file://{}", bare.display())]);
+    let sha = commit(&work, Some("<h1>over git://</h1>"), "v1");
+    let port = tinyforge_testkit::free_port();
+    /// `git daemon` forks its server: it is stopped through its pid file, also on a failure.
+    struct Daemon(std::path::PathBuf);
+    impl Drop for Daemon {
+        fn drop(&mut self) {
+            if let Ok(pid) = std::fs::read_to_string(&self.0) {
+                let _ = Command::new("kill").arg(pid.trim()).status();
+            }
+        }
+    }
+    let pid_file = tmp.path().join("git-daemon.pid");
+    let _daemon = Daemon(pid_file.clone());
+    Command::new("git")
+        .args([
+            "daemon",
+            "--detach",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+        ])
+        .arg(format!("--pid-file={}", pid_file.display()))
+        .arg(format!("--base-path={}", tmp.path().join("repos").display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < std::time::Duration::from_secs(10), "git daemon did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let srv = Server::start(&tmp.path().join("data"));
+    let name = format!("gitd-{}", std::process::id());
+    let (s, w) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "static", "source_config": {
+            "repository": format!("git://127.0.0.1:{port}/site.git"), "folder": "public", "faces": [{"host": format!("{name}.test")}]}})),
+    );
+    assert_eq!(s, 201, "{w}");
+    let (_, d) =
+        srv.call("POST", &format!("/api/workloads/{}/deploy?wait=true", w["id"].as_str().unwrap()), None);
+    assert_eq!((d["status"].as_str(), d["version"].as_str()), (Some("succeeded"), Some(sha.as_str())), "{d}");
+    assert_eq!(http(srv.edge, "GET", "/", &format!("{name}.test"), None, None).1, "<h1>over git://</h1>");
+}
