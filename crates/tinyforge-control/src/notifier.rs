@@ -92,22 +92,22 @@ impl Notifier {
                 }
             };
             let global = self.store.notify_secret().ok().flatten();
-            for (ep, own) in endpoints.into_iter().filter(|(ep, _)| wants(ep, &e)) {
+            for (ep, url, own) in endpoints.into_iter().filter(|(ep, _, _)| wants(ep, &e)) {
                 let secret = own.or_else(|| global.clone());
                 let (me, e) = (self.clone(), e.clone());
-                tokio::spawn(async move { me.deliver(&ep, secret.as_deref(), &e).await });
+                tokio::spawn(async move { me.deliver(&ep, &url, secret.as_deref(), &e).await });
             }
         }
     }
 
-    async fn deliver(&self, ep: &EndpointRow, secret: Option<&str>, e: &EventRow) {
+    async fn deliver(&self, ep: &EndpointRow, url: &str, secret: Option<&str>, e: &EventRow) {
         let body = payload(&ep.format, e);
         let mut wait = self.config.backoff;
         let mut last = String::new();
         for attempt in 1..=self.config.attempts {
             let mut req = self
                 .client
-                .post(&ep.url)
+                .post(url)
                 .header("content-type", "application/json")
                 .header("x-tinyforge-event", &e.kind)
                 .header("x-tinyforge-delivery", format!("{}-{}", ep.id, e.seq));

@@ -14,7 +14,8 @@ pub struct EndpointRow {
     pub id: String,
     /// `None`: events of every workload.
     pub workload_id: Option<String>,
-    /// Where deliveries are POSTed.
+    /// Where deliveries are POSTed, shown as scheme + host only: webhook URLs (Slack, Discord)
+    /// carry their credential in the path, so the full URL is sealed and never answered.
     pub url: String,
     /// Whether the endpoint has its own secret.
     pub has_secret: bool,
@@ -47,13 +48,21 @@ pub struct NotificationDeliveryRow {
 
 const GLOBAL_SECRET: &str = "notify_secret";
 
-fn erow(r: &rusqlite::Row<'_>) -> rusqlite::Result<(EndpointRow, Option<String>)> {
+/// `https://host:port/…` for display.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    format!("{scheme}://{host}/…")
+}
+
+fn erow(r: &rusqlite::Row<'_>) -> rusqlite::Result<(EndpointRow, String, Option<String>)> {
     let kinds: Value = json_col(r.get(5)?);
     Ok((
         EndpointRow {
             id: r.get(0)?,
             workload_id: r.get(1)?,
-            url: r.get(2)?,
+            url: String::new(),
             has_secret: r.get::<_, Option<String>>(3)?.is_some(),
             format: r.get(4)?,
             kinds: kinds
@@ -64,6 +73,7 @@ fn erow(r: &rusqlite::Row<'_>) -> rusqlite::Result<(EndpointRow, Option<String>)
                 .collect(),
             created_at: r.get(6)?,
         },
+        r.get(2)?,
         r.get(3)?,
     ))
 }
@@ -80,13 +90,14 @@ impl Store {
     ) -> Result<EndpointRow, StoreError> {
         let id = new_id();
         let sealed = secret.map(|s| self.sealer.seal(s));
+        let sealed_url = self.sealer.seal(url);
         self.db().execute(
             "INSERT INTO notification_endpoints (id, workload_id, url, secret, format, kinds, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 id,
                 workload_id,
-                url,
+                sealed_url,
                 sealed,
                 format,
                 serde_json::to_string(kinds).unwrap_or_default(),
@@ -98,19 +109,25 @@ impl Store {
 
     /// Every endpoint.
     pub fn endpoints(&self) -> Result<Vec<EndpointRow>, StoreError> {
-        Ok(self.endpoints_with_secrets()?.into_iter().map(|(e, _)| e).collect())
+        Ok(self.endpoints_with_secrets()?.into_iter().map(|(e, _, _)| e).collect())
     }
 
-    /// Every endpoint with its opened secret (for the notifier only).
-    pub fn endpoints_with_secrets(&self) -> Result<Vec<(EndpointRow, Option<String>)>, StoreError> {
-        let rows: Vec<(EndpointRow, Option<String>)> = {
+    /// Every endpoint with its full URL and opened secret (for the notifier only).
+    pub fn endpoints_with_secrets(&self) -> Result<Vec<(EndpointRow, String, Option<String>)>, StoreError> {
+        let rows: Vec<(EndpointRow, String, Option<String>)> = {
             let db = self.db();
             let mut st = db.prepare_cached(
                 "SELECT id, workload_id, url, secret, format, kinds, created_at FROM notification_endpoints ORDER BY created_at",
             )?;
             st.query_map([], erow)?.collect::<Result<_, _>>()?
         };
-        rows.into_iter().map(|(e, s)| Ok((e, s.map(|s| self.sealer.open(&s)).transpose()?))).collect()
+        rows.into_iter()
+            .map(|(mut e, sealed_url, s)| {
+                let url = self.sealer.open(&sealed_url)?;
+                e.url = origin(&url);
+                Ok((e, url, s.map(|s| self.sealer.open(&s)).transpose()?))
+            })
+            .collect()
     }
 
     /// Deletes an endpoint.

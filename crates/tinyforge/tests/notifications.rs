@@ -135,5 +135,9 @@ fn signed_notifications_verify_with_the_documented_samples() {
     );
     let (_, eps) = srv.call("GET", "/api/notifications", None);
     assert!(!eps.to_string().contains(secret), "no secret in answers");
+    assert!(
+        !eps.to_string().contains("/hook"),
+        "the endpoint's path (a credential for chat webhooks) is not shown: {eps}"
+    );
     assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
 }

@@ -115,6 +115,11 @@ async fn process(
     let events = st.control.events();
     let decoded = match decode(headers, body) {
         Ok(d) => d,
+        // A trigger that requires signatures answers nothing else to an unreadable delivery.
+        Err(_) if signing.is_some() => {
+            let summary = json!({"error": "bad_signature", "detail": "missing signature: this trigger requires signed deliveries"});
+            return Outcome::early(StatusCode::UNAUTHORIZED, "rejected", "unknown", summary);
+        }
         Err(e) => {
             return Outcome::early(
                 StatusCode::BAD_REQUEST,
