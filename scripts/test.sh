@@ -11,7 +11,9 @@ command -v htpasswd >/dev/null || need+=(apache2-utils)            # its htpassw
 command -v pebble >/dev/null || need+=(pebble)                      # ACME test CA
 command -v named >/dev/null || need+=(bind9)                        # RFC 2136 DNS
 command -v dig >/dev/null || need+=(dnsutils)                       # checks DNS answers
-command -v python3 >/dev/null || need+=(python3)                    # receiver sample in the tests
+command -v python3 >/dev/null || need+=(python3)                    # receiver sample; fetching deno
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)                       # the static nginx runtime's test image
+command -v pip3 >/dev/null || python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)  # deno from PyPI
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

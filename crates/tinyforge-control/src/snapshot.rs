@@ -56,6 +56,12 @@ impl Engine for Snapshot {
     async fn remove(&self, id: &str, grace: Duration) -> Result<(), EngineError> {
         self.inner.remove(id, grace).await
     }
+    async fn wait(&self, id: &str) -> Result<i64, EngineError> {
+        self.inner.wait(id).await
+    }
+    async fn output(&self, id: &str, lines: u32) -> Result<String, EngineError> {
+        self.inner.output(id, lines).await
+    }
     async fn list(&self, key: &str, value: Option<&str>) -> Result<Vec<ContainerInfo>, EngineError> {
         match value {
             Some(w) if key == WORKLOAD => Ok(self.by_workload.get(w).cloned().unwrap_or_default()),

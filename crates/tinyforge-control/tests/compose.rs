@@ -73,3 +73,40 @@ async fn a_two_service_stack_is_served_and_redeployed() {
     assert!(h.engine.list("com.docker.compose.project", Some(&project)).await.unwrap().is_empty());
     assert_eq!(h.get(&web).await.unwrap().0, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compose_file_can_come_from_git() {
+    let h = Harness::new().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (bare, work) = (tmp.path().join("stack.git"), tmp.path().join("work"));
+    std::fs::create_dir_all(&work).unwrap();
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        tinyforge_testkit::run(
+            std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+                .args(args)
+                .current_dir(dir),
+        )
+    };
+    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir_all(work.join("deploy")).unwrap();
+    std::fs::write(work.join("deploy/compose.yml"), "services:\n  web:\n    image: tf-test/app:v2\n")
+        .unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "stack"]);
+    git(&work, &["push", "-q", &format!("file://{}", bare.display()), "main"]);
+    let sha = git(&work, &["rev-parse", "HEAD"]);
+
+    let name = Harness::name("gitstack");
+    let host = format!("{name}.test");
+    let cfg = json!({"from_git": {"repository": format!("file://{}", bare.display()), "path": "deploy/compose.yml"},
+        "faces": [{"service": "web", "port": 8080, "host": host}]});
+    let w = h.store.insert_workload(&name, "compose", &cfg, &[]).unwrap();
+    let d = h.control.deploy_manually(&w.id, "test", None).await.unwrap();
+    let d = h.control.wait_for(&d.id, Duration::from_secs(120)).await.unwrap();
+    assert_eq!(d.status, DeploymentStatus::Succeeded, "{:?}", d.error);
+    assert_eq!(d.version.as_deref(), Some(sha.as_str()), "the deployed commit is recorded");
+    assert_eq!(h.get(&host).await.unwrap(), (200, "v2".into()));
+    h.control.teardown(&w.id).await.unwrap();
+}

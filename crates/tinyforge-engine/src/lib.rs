@@ -151,12 +151,30 @@ impl Engine for DockerEngine {
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             labels: Some(spec.labels.clone().into_iter().collect()),
             cmd: spec.cmd.clone(),
+            working_dir: spec.workdir.clone(),
             host_config: Some(HostConfig {
                 network_mode: Some(spec.network.clone()),
                 memory: spec.memory_bytes,
                 nano_cpus: spec.nano_cpus,
+                binds: Some(
+                    spec.mounts
+                        .iter()
+                        .map(|m| {
+                            format!(
+                                "{}:{}:{}",
+                                m.source.display(),
+                                m.target,
+                                if m.read_only { "ro" } else { "rw" }
+                            )
+                        })
+                        .collect(),
+                ),
                 restart_policy: Some(RestartPolicy {
-                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    name: Some(if spec.one_shot {
+                        RestartPolicyNameEnum::NO
+                    } else {
+                        RestartPolicyNameEnum::UNLESS_STOPPED
+                    }),
                     maximum_retry_count: None,
                 }),
                 ..Default::default()
@@ -206,6 +224,23 @@ impl Engine for DockerEngine {
             Err(EngineError::Conflict(m)) if m.contains("already in progress") => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn wait(&self, id: &str) -> Result<i64, EngineError> {
+        let mut waiting =
+            self.docker.wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
+        match waiting.next().await {
+            Some(Ok(r)) => Ok(r.status_code),
+            // bollard reports a non-zero exit as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(classify(e)),
+            None => Err(EngineError::Other(format!("waiting for {id}: no answer"))),
+        }
+    }
+
+    async fn output(&self, id: &str, lines: u32) -> Result<String, EngineError> {
+        let all: Vec<String> = self.logs(id, false, lines).try_collect().await?;
+        Ok(all.concat())
     }
 
     async fn list(&self, key: &str, value: Option<&str>) -> Result<Vec<ContainerInfo>, EngineError> {

@@ -82,6 +82,23 @@ pub struct ContainerSpec {
     pub nano_cpus: Option<i64>,
     /// Network to attach to.
     pub network: String,
+    /// Host directories mounted into the container.
+    pub mounts: Vec<Mount>,
+    /// Working directory inside the container.
+    pub workdir: Option<String>,
+    /// A task that runs once (a build): no restart policy.
+    pub one_shot: bool,
+}
+
+/// A host directory mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// Host path.
+    pub source: PathBuf,
+    /// Path inside the container.
+    pub target: String,
+    /// Mounted read-only.
+    pub read_only: bool,
 }
 
 /// A container as the engine reports it.
@@ -128,6 +145,10 @@ pub trait Engine: Send + Sync {
     async fn inspect(&self, id: &str) -> Result<ContainerInfo, EngineError>;
     /// Stops (with `grace`) and removes a container; a missing one is fine.
     async fn remove(&self, id: &str, grace: Duration) -> Result<(), EngineError>;
+    /// Waits until a container exits; returns its exit code.
+    async fn wait(&self, id: &str) -> Result<i64, EngineError>;
+    /// The last `lines` lines of a container's output (stdout and stderr).
+    async fn output(&self, id: &str, lines: u32) -> Result<String, EngineError>;
     /// Containers (running or not) carrying label `key` (with `value`, when given).
     async fn list(&self, key: &str, value: Option<&str>) -> Result<Vec<ContainerInfo>, EngineError>;
 }

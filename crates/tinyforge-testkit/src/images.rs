@@ -71,3 +71,107 @@ fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The shared libraries `binary` links (from `ldd`), dynamic loader included.
+fn libraries(binary: &Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let out = Command::new("ldd").arg(binary).output().map_err(|e| format!("ldd: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with('/')).map(std::path::PathBuf::from))
+        .collect())
+}
+
+/// Builds `tag` FROM scratch with `binary` at `at`, the libraries it links, `files`
+/// (path → content), empty `dirs`, `env` and `cmd`.
+pub fn build_with_binary(
+    tag: &str,
+    binary: &Path,
+    at: &str,
+    files: &[(&str, &[u8])],
+    dirs: &[&str],
+    env: &[(&str, &str)],
+    cmd: &[&str],
+) -> Result<(), String> {
+    let ctx = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let root = ctx.path().join("root");
+    let copy = |from: &Path, to: &str| -> Result<(), String> {
+        let bytes = std::fs::read(from).map_err(|e| format!("{}: {e}", from.display()))?;
+        write(&root, to.trim_start_matches('/'), &bytes)
+    };
+    copy(binary, at)?;
+    for lib in libraries(binary)? {
+        copy(&lib, &lib.display().to_string())?;
+    }
+    for (path, content) in files {
+        write(&root, path.trim_start_matches('/'), content)?;
+    }
+    for d in dirs {
+        std::fs::create_dir_all(root.join(d.trim_start_matches('/'))).map_err(|e| e.to_string())?;
+    }
+    let env: String = env.iter().map(|(k, v)| format!("ENV {k}={v}\n")).collect();
+    let cmd = cmd.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ");
+    write(ctx.path(), "Dockerfile", format!("FROM scratch\nCOPY root/ /\n{env}CMD [{cmd}]\n").as_bytes())?;
+    docker_build(tag, ctx.path())
+}
+
+/// An nginx image from Debian's `nginx` binary: serves `/usr/share/nginx/html` on port 80.
+pub fn build_nginx(tag: &str) -> Result<(), String> {
+    let conf = b"user root;\ndaemon off;\npid /tmp/nginx.pid;\nerror_log stderr;\nevents { worker_connections 64; }\n\
+http {\n  access_log off;\n  client_body_temp_path /tmp/body; proxy_temp_path /tmp/proxy; fastcgi_temp_path /tmp/fastcgi;\n  \
+uwsgi_temp_path /tmp/uwsgi; scgi_temp_path /tmp/scgi;\n  types { text/html html; text/css css; application/javascript js; }\n  \
+server { listen 80; root /usr/share/nginx/html; index index.html; }\n}\n";
+    build_with_binary(
+        tag,
+        Path::new("/usr/sbin/nginx"),
+        "/usr/sbin/nginx",
+        &[
+            ("/etc/nginx/nginx.conf", conf),
+            ("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n"),
+            ("/etc/group", b"root:x:0:\nnogroup:x:65534:\n"),
+        ],
+        &["/tmp", "/var/log/nginx", "/var/lib/nginx", "/usr/share/nginx/html"],
+        &[],
+        &["/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf"],
+    )
+}
+
+/// A Deno image from the PyPI `deno` wheel (downloaded once into the cargo target dir).
+pub fn build_deno(tag: &str) -> Result<(), String> {
+    let cache = std::env::temp_dir().join("tinyforge-testkit-deno");
+    let binary = cache.join("deno");
+    if !binary.exists() {
+        std::fs::create_dir_all(&cache).map_err(|e| e.to_string())?;
+        let out = Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "-q", "-d"])
+            .arg(&cache)
+            .arg("deno")
+            .output()
+            .map_err(|e| format!("pip: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("pip download deno: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let wheel = std::fs::read_dir(&cache)
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "whl"))
+            .ok_or("no deno wheel downloaded")?;
+        let out = Command::new("python3")
+            .args(["-c", "import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);n=[i for i in z.namelist() if i.endswith('/scripts/deno')][0];open(sys.argv[2],'wb').write(z.read(n))"])
+            .arg(&wheel)
+            .arg(&binary)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("unpacking deno: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    build_with_binary(
+        tag,
+        &binary,
+        "/usr/bin/deno",
+        &[],
+        &["/tmp"],
+        &[("DENO_DIR", "/tmp/deno"), ("HOME", "/tmp")],
+        &["/usr/bin/deno", "--version"],
+    )
+}

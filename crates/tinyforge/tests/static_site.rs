@@ -171,3 +171,132 @@ fn served_from_git_daemon() {
     assert_eq!((d["status"].as_str(), d["version"].as_str()), (Some("succeeded"), Some(sha.as_str())), "{d}");
     assert_eq!(http(srv.edge, "GET", "/", &format!("{name}.test"), None, None).1, "<h1>over git://</h1>");
 }
+
+/// A repository with `files` committed on main; returns (bare repo URL, work dir, tmp).
+fn repo(files: &[(&str, &str)]) -> (String, std::path::PathBuf, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = tmp.path().join("site.git");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["remote", "add", "origin", &format!("file://{}", bare.display())]);
+    for (path, content) in files {
+        let p = work.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "site"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    (format!("file://{}", bare.display()), work, tmp)
+}
+
+fn deploy_static(srv: &Server, name: &str, config: Value, env: Value) -> (String, Value) {
+    let (s, w) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "static", "source_config": config, "env": env})),
+    );
+    assert_eq!(s, 201, "{w}");
+    let id = w["id"].as_str().unwrap().to_owned();
+    let (_, d) = srv.call("POST", &format!("/api/workloads/{id}/deploy?wait=true"), None);
+    (id, d)
+}
+
+#[test]
+fn nginx_and_deno_runtimes_and_the_build_step() {
+    tinyforge_testkit::images::build_nginx("tf-test/nginx:1").unwrap();
+    tinyforge_testkit::images::build_deno("tf-test/deno:1").unwrap();
+    tinyforge_testkit::images::build_app(
+        "tf-test/app:v1",
+        "v1",
+        tinyforge_testkit::images::Behaviour::Healthy,
+    )
+    .unwrap();
+    let (url, work, tmp) = repo(&[
+        ("public/index.html", "<h1>served by nginx</h1>"),
+        (
+            "public/main.ts",
+            "export default { fetch() { return new Response(`deno says ${Deno.env.get(\"GREETING\")}`); } };\n",
+        ),
+    ]);
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = std::process::id();
+    let face = |n: &str| json!([{"host": format!("{n}.test")}]);
+
+    // nginx: the folder mounted read-only into a locally built nginx image.
+    let n = format!("nginx-{pid}");
+    let (nid, d) = deploy_static(
+        &srv,
+        &n,
+        json!({"repository": url, "folder": "public", "faces": face(&n),
+        "runtime": {"kind": "nginx", "image": "tf-test/nginx:1"}}),
+        json!([]),
+    );
+    assert_eq!(d["status"], "succeeded", "{d}");
+    assert_eq!(
+        http(srv.edge, "GET", "/", &format!("{n}.test"), None, None),
+        (200, "<h1>served by nginx</h1>".into())
+    );
+
+    // Deno: `deno serve` of the entry file, with the workload's secret env given at run time.
+    let d_name = format!("deno-{pid}");
+    let (did, d) = deploy_static(
+        &srv,
+        &d_name,
+        json!({"repository": url, "folder": "public", "faces": face(&d_name),
+        "runtime": {"kind": "deno", "image": "tf-test/deno:1", "entry": "main.ts"}}),
+        json!([{"key": "GREETING", "value": "hello-from-a-secret", "secret": true}]),
+    );
+    assert_eq!(d["status"], "succeeded", "{d}");
+    assert_eq!(
+        http(srv.edge, "GET", "/", &format!("{d_name}.test"), None, None),
+        (200, "deno says hello-from-a-secret".into())
+    );
+
+    // A build step writes into the release; a failing build leaves the served release alone.
+    let b = format!("build-{pid}");
+    let build = |cmd: &[&str]| {
+        json!({"repository": url, "folder": "public", "faces": face(&b),
+        "build": {"image": "tf-test/app:v1", "command": cmd}})
+    };
+    let (bid, d) = deploy_static(
+        &srv,
+        &b,
+        build(&["/bin/busybox", "sh", "-c", "echo built-at-deploy > public/built.txt"]),
+        json!([]),
+    );
+    assert_eq!(d["status"], "succeeded", "{d}");
+    assert_eq!(
+        http(srv.edge, "GET", "/built.txt", &format!("{b}.test"), None, None),
+        (200, "built-at-deploy\n".into())
+    );
+    std::fs::write(work.join("public/index.html"), "<h1>v2</h1>").unwrap();
+    git(&work, &["commit", "-q", "-am", "v2"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    let (s, _) = srv.call(
+        "PUT",
+        &format!("/api/workloads/{bid}"),
+        Some(json!({"name": b, "source_kind": "static",
+        "source_config": build(&["/bin/busybox", "sh", "-c", "echo compiling; exit 3"])})),
+    );
+    assert_eq!(s, 200);
+    let (_, d) = srv.call("POST", &format!("/api/workloads/{bid}/deploy?wait=true"), None);
+    assert_eq!(d["status"], "failed", "{d}");
+    assert!(d["error"].as_str().unwrap().contains("exited with 3"), "{d}");
+    assert_eq!(
+        http(srv.edge, "GET", "/built.txt", &format!("{b}.test"), None, None).1,
+        "built-at-deploy\n",
+        "the previous release keeps serving"
+    );
+
+    for id in [nid, did, bid] {
+        assert_eq!(srv.call("DELETE", &format!("/api/workloads/{id}"), None).0, 204);
+        let left = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &format!("label=tinyforge.workload={id}")])
+            .output()
+            .unwrap();
+        assert!(left.stdout.is_empty(), "teardown removes the runtime container");
+    }
+}

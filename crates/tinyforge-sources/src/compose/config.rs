@@ -9,8 +9,13 @@ use tinyforge_plugin::ConfigError;
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComposeConfig {
-    /// The docker-compose file (YAML). `${VAR}` is filled from the workload's env at run time.
-    pub compose: String,
+    /// The docker-compose file (YAML), inline. `${VAR}` is filled from the workload's env at run
+    /// time. Give this or `from_git`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<String>,
+    /// Read the compose file from a git repository instead (at the deployed commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_git: Option<GitFile>,
     /// Where the stack answers: host (and optional path prefix) → a service's port.
     pub faces: Vec<ComposeFace>,
     /// `missing`: pull images only when absent; `always`: pull on every deploy.
@@ -22,6 +27,30 @@ pub struct ComposeConfig {
     /// Host directories services may bind-mount (and below them); none by default.
     #[serde(default)]
     pub allowed_bind_paths: Vec<String>,
+}
+
+/// A file in a git repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitFile {
+    /// Git repository URL (`https://`, `ssh://`, `git://` or `file://`).
+    pub repository: String,
+    /// Branch, tag or commit used when the triggering event names none.
+    #[serde(default = "default_ref")]
+    pub git_ref: String,
+    /// Path of the compose file in the repository.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Access token for a private repository over HTTPS (sent as a header, never in the URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<tinyforge_plugin::schema::SecretString>,
+}
+
+fn default_ref() -> String {
+    "main".into()
+}
+fn default_path() -> String {
+    "docker-compose.yml".into()
 }
 
 /// A face of the stack.
@@ -60,9 +89,37 @@ fn bind_source(v: &Yaml) -> Option<String> {
 }
 
 impl ComposeConfig {
-    /// Parses the compose file and refuses what the workload did not opt into.
-    pub fn check(&self) -> Result<Yaml, ConfigError> {
-        let doc: Yaml = serde_norway::from_str(&self.compose)
+    /// Checks the settings; with an inline file, the file too.
+    pub fn check_settings(&self) -> Result<(), ConfigError> {
+        match (&self.compose, &self.from_git) {
+            (Some(text), None) => self.check(text).map(|_| ()),
+            (None, Some(g)) => {
+                let ok =
+                    ["https://", "ssh://", "git://", "file://"].iter().any(|s| g.repository.starts_with(s));
+                if !ok {
+                    return Err(ConfigError::new(
+                        "from_git.repository",
+                        "a git URL starting with https://, ssh://, git:// or file://",
+                    ));
+                }
+                if g.git_ref.starts_with('-')
+                    || g.path.starts_with('-')
+                    || g.path.split('/').any(|c| c == "..")
+                {
+                    return Err(ConfigError::new("from_git.path", "a file inside the repository"));
+                }
+                Ok(())
+            }
+            (Some(_), Some(_)) => {
+                Err(ConfigError::new("from_git", "give either `compose` or `from_git`, not both"))
+            }
+            (None, None) => Err(ConfigError::new("compose", "give the compose file inline, or `from_git`")),
+        }
+    }
+
+    /// Parses a compose file and refuses what the workload did not opt into.
+    pub fn check(&self, text: &str) -> Result<Yaml, ConfigError> {
+        let doc: Yaml = serde_norway::from_str(text)
             .map_err(|e| ConfigError::new("compose", format!("not valid YAML: {e}")))?;
         let services = doc
             .get("services")

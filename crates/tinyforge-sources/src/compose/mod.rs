@@ -27,9 +27,10 @@ use tinyforge_plugin::{
 };
 use tokio::time::Instant;
 
-pub use config::{ComposeConfig, ComposeFace};
+pub use config::{ComposeConfig, ComposeFace, GitFile};
 
 use crate::image::{LABEL_DEPLOYMENT, LABEL_INSTANCE, LABEL_WORKLOAD, PullPolicy};
+use crate::static_site::git;
 
 const PROJECT: &str = "com.docker.compose.project";
 const SERVICE: &str = "com.docker.compose.service";
@@ -131,6 +132,24 @@ async fn faces_ready(
     Ok(targets)
 }
 
+/// The compose file to deploy, and the commit it came from (with `from_git`).
+async fn compose_text(
+    deps: &Deps,
+    w: &Workload,
+    cfg: &ComposeConfig,
+    intent: &DeploymentIntent,
+) -> Result<(String, Option<String>), PluginError> {
+    let Some(g) = &cfg.from_git else {
+        return Ok((cfg.compose.clone().unwrap_or_default(), None));
+    };
+    let repo = dir(deps, w).join("repo.git");
+    git::fetch(&repo, &g.repository, g.token.as_ref().map(|t| t.0.as_str())).await?;
+    let t = &intent.target;
+    let rev = t.version.as_ref().or(t.commit.as_ref()).or(t.git_ref.as_ref()).unwrap_or(&g.git_ref);
+    let commit = git::resolve(&repo, rev).await?;
+    Ok((git::read_file(&repo, &commit, &g.path).await?, Some(commit)))
+}
+
 #[async_trait]
 impl TypedSource for ComposeSource {
     type Config = ComposeConfig;
@@ -141,7 +160,8 @@ impl TypedSource for ComposeSource {
 
     fn sample(&self) -> ComposeConfig {
         ComposeConfig {
-            compose: "services:\n  web:\n    image: ghcr.io/acme/web:1.4\n    environment:\n      API_URL: http://api:8080\n  api:\n    image: ghcr.io/acme/api:1.4\n".into(),
+            from_git: None,
+            compose: Some("services:\n  web:\n    image: ghcr.io/acme/web:1.4\n    environment:\n      API_URL: http://api:8080\n  api:\n    image: ghcr.io/acme/api:1.4\n".into()),
             faces: vec![ComposeFace { service: "web".into(), port: 8080, host: "app.example.com".into(), path_prefix: None, tls: true }],
             pull: PullPolicy::Missing,
             allow_privileged: false,
@@ -150,7 +170,7 @@ impl TypedSource for ComposeSource {
     }
 
     fn check(&self, c: &ComposeConfig) -> Result<(), ConfigError> {
-        c.check().map(|_| ())
+        c.check_settings()
     }
 
     async fn deploy(
@@ -160,7 +180,8 @@ impl TypedSource for ComposeSource {
         cfg: &ComposeConfig,
         intent: &DeploymentIntent,
     ) -> Result<DeployOutcome, PluginError> {
-        let doc = cfg.check()?;
+        let (text, commit) = compose_text(deps, w, cfg, intent).await?;
+        let doc = cfg.check(&text)?;
         let file = render(doc, deps, w, &intent.deployment_id)?;
         let dir = dir(deps, w);
         tokio::fs::create_dir_all(&dir).await.map_err(|e| PluginError::Port(e.to_string()))?;
@@ -175,10 +196,8 @@ impl TypedSource for ComposeSource {
         deps.routes.switch(&w.id, targets, Duration::from_secs(5)).await;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         file.hash(&mut h);
-        Ok(DeployOutcome {
-            version: format!("compose:{:016x}", h.finish()),
-            detail: json!({"project": project(w)}),
-        })
+        let version = commit.unwrap_or_else(|| format!("compose:{:016x}", h.finish()));
+        Ok(DeployOutcome { version, detail: json!({"project": project(w)}) })
     }
 
     async fn teardown(&self, deps: &Deps, w: &Workload, _cfg: &ComposeConfig) -> Result<(), PluginError> {
@@ -212,7 +231,8 @@ impl TypedSource for ComposeSource {
             }
             return Ok(report);
         }
-        let doc = cfg.check()?;
+        let text = std::fs::read_to_string(dir(deps, w).join("docker-compose.yml")).unwrap_or_default();
+        let doc = cfg.check(&text)?;
         let wanted: BTreeSet<String> = doc
             .get("services")
             .and_then(Yaml::as_mapping)

@@ -80,6 +80,7 @@ pub async fn deploy(
         memory_bytes: cfg.resources.memory_mb.map(|m| (m as i64) << 20),
         nano_cpus: cfg.resources.cpus.map(|c| (c * 1e9) as i64),
         network: "tinyforge".into(),
+        ..ContainerSpec::default()
     };
     let green = deps.engine.run(&spec).await.map_err(port_err)?;
     match go_live(deps, w, cfg, &green).await {

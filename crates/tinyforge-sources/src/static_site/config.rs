@@ -31,6 +31,53 @@ pub struct StaticConfig {
     /// Releases kept on disk for instant rollback.
     #[serde(default = "default_keep")]
     pub keep_releases: usize,
+    /// What serves the files: the edge itself, an nginx container, or a Deno program.
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// A build run in a container before the release goes live (the commit is mounted at `/src`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+}
+
+/// What serves the site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Runtime {
+    /// tinyforge's edge serves the files itself (ETag, ranges, precompressed files).
+    #[default]
+    Builtin,
+    /// An nginx container with the folder mounted read-only at `/usr/share/nginx/html`.
+    Nginx {
+        /// nginx image.
+        #[serde(default = "default_nginx")]
+        image: String,
+        /// Port nginx listens on in the container.
+        #[serde(default = "default_nginx_port")]
+        port: u16,
+    },
+    /// `deno serve` of an entry file of the folder (mounted read-only at `/app`); the workload's
+    /// env, secrets included, is given to it at run time.
+    Deno {
+        /// Image with the `deno` binary.
+        #[serde(default = "default_deno")]
+        image: String,
+        /// Entry file, relative to the folder.
+        #[serde(default = "default_entry")]
+        entry: String,
+        /// Port `deno serve` listens on.
+        #[serde(default = "default_deno_port")]
+        port: u16,
+    },
+}
+
+/// A build step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Build {
+    /// Image to build in (it must contain the tools the command needs).
+    pub image: String,
+    /// Command and arguments, run in `/src` (the repository root), e.g. `["npm", "run", "build"]`.
+    pub command: Vec<String>,
 }
 
 /// A host (and optional path prefix) the site is served on.
@@ -55,6 +102,21 @@ fn default_folder() -> String {
 }
 fn default_keep() -> usize {
     5
+}
+fn default_nginx() -> String {
+    "nginx:1.27".into()
+}
+fn default_nginx_port() -> u16 {
+    80
+}
+fn default_deno() -> String {
+    "denoland/deno:2".into()
+}
+fn default_entry() -> String {
+    "main.ts".into()
+}
+fn default_deno_port() -> u16 {
+    8000
 }
 
 impl StaticConfig {
@@ -103,6 +165,20 @@ impl StaticConfig {
             if f.path_prefix.as_ref().is_some_and(|p| !p.starts_with('/')) {
                 return Err(ConfigError::new(format!("faces[{i}].path_prefix"), "must start with `/`"));
             }
+        }
+        if let Runtime::Deno { entry, .. } = &self.runtime {
+            let e = Path::new(entry);
+            if e.is_absolute()
+                || e.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+            {
+                return Err(ConfigError::new(
+                    "runtime.entry",
+                    "a file inside the folder: relative, without `..`",
+                ));
+            }
+        }
+        if self.build.as_ref().is_some_and(|b| b.command.is_empty()) {
+            return Err(ConfigError::new("build.command", "the build needs a command"));
         }
         if self.keep_releases == 0 {
             return Err(ConfigError::new("keep_releases", "keep at least the serving release"));

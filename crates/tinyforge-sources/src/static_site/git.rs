@@ -76,3 +76,10 @@ pub async fn unpack(repo: &Path, commit: &str, dest: &Path) -> Result<(), Plugin
     let _ = tokio::fs::remove_file(&tar).await;
     r.map(|_| ())
 }
+
+/// The content of `path` at `commit`.
+pub async fn read_file(repo: &Path, commit: &str, path: &str) -> Result<String, PluginError> {
+    let mut c = git(repo);
+    c.args(["show", &format!("{commit}:{}", path.trim_start_matches("./"))]);
+    run(c, &format!("reading `{path}` at {commit}")).await
+}

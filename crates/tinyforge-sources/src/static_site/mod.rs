@@ -4,7 +4,8 @@
 //! anywhere leaves the serving release untouched.
 
 mod config;
-mod git;
+pub(crate) mod git;
+mod runtime;
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use tinyforge_plugin::{
     Target, TypedSource, Workload,
 };
 
-pub use config::{StaticConfig, StaticFace};
+pub use config::{Build, Runtime, StaticConfig, StaticFace};
 
 /// The `static` kind.
 pub struct StaticSource;
@@ -70,6 +71,8 @@ impl TypedSource for StaticSource {
             faces: vec![StaticFace { host: "www.example.com".into(), path_prefix: None, tls: true }],
             spa: false,
             keep_releases: 5,
+            runtime: Runtime::Builtin,
+            build: None,
         }
     }
 
@@ -95,6 +98,12 @@ impl TypedSource for StaticSource {
             let staging = work.join("releases").join(format!(".{commit}.{}", std::process::id()));
             let _ = tokio::fs::remove_dir_all(&staging).await;
             git::unpack(&repo, &commit, &staging).await?;
+            if let Some(b) = &cfg.build
+                && let Err(e) = runtime::build(deps, w, b, &staging).await
+            {
+                let _ = tokio::fs::remove_dir_all(&staging).await;
+                return Err(e);
+            }
             tokio::fs::rename(&staging, &release)
                 .await
                 .map_err(|e| PluginError::Port(format!("release: {e}")))?;
@@ -106,13 +115,26 @@ impl TypedSource for StaticSource {
                 cfg.folder
             )));
         }
-        deps.routes.switch(&w.id, targets(cfg, &root), std::time::Duration::ZERO).await;
+        let container = if cfg.runtime == Runtime::Builtin {
+            deps.routes.switch(&w.id, targets(cfg, &root), std::time::Duration::ZERO).await;
+            runtime::remove_others(deps, w, None).await?;
+            None
+        } else {
+            let (routes, id) = runtime::start(deps, w, cfg, &root, &commit, &intent.deployment_id).await?;
+            deps.routes.switch(&w.id, routes, std::time::Duration::from_secs(10)).await;
+            runtime::remove_others(deps, w, Some(&id)).await?;
+            Some(id)
+        };
         prune(&work.join("releases"), &root, cfg.keep_releases).await;
-        Ok(DeployOutcome { version: commit, detail: json!({"root": root, "release": release}) })
+        Ok(DeployOutcome {
+            version: commit,
+            detail: json!({"root": root, "release": release, "container_id": container}),
+        })
     }
 
     async fn teardown(&self, deps: &Deps, w: &Workload, _cfg: &StaticConfig) -> Result<(), PluginError> {
         deps.routes.remove(&w.id);
+        runtime::remove_others(deps, w, None).await?;
         match tokio::fs::remove_dir_all(workdir(deps, w)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -136,7 +158,26 @@ impl TypedSource for StaticSource {
             return Ok(report);
         };
         let root = current.detail.get("root").and_then(|r| r.as_str()).map(PathBuf::from);
-        match root.filter(|r| r.is_dir()) {
+        let container = current.detail.get("container_id").and_then(|c| c.as_str());
+        let running = match container {
+            None => true,
+            Some(id) => deps.engine.inspect(id).await.is_ok_and(|c| c.running),
+        };
+        match root.filter(|r| r.is_dir() && running) {
+            Some(_) if container.is_some() => {
+                let mine = deps
+                    .engine
+                    .list(crate::image::LABEL_WORKLOAD, Some(&w.id))
+                    .await
+                    .map_err(|e| PluginError::Port(e.to_string()))?;
+                for c in mine.iter().filter(|c| Some(c.id.as_str()) != container) {
+                    deps.engine
+                        .remove(&c.id, std::time::Duration::from_secs(5))
+                        .await
+                        .map_err(|e| PluginError::Port(e.to_string()))?;
+                    report.repaired.push(format!("removed orphan container {}", c.name));
+                }
+            }
             Some(root) => {
                 let want = targets(cfg, &root);
                 if !same_routes(&deps.routes.routes_of(&w.id), &want) {
@@ -152,7 +193,7 @@ impl TypedSource for StaticSource {
                     deployment_id: String::new(),
                 };
                 report.replaced = Some(self.deploy(deps, w, cfg, &intent).await?);
-                report.repaired.push(format!("restored the missing release of {}", current.version));
+                report.repaired.push(format!("restored the release or runtime of {}", current.version));
             }
         }
         Ok(report)
