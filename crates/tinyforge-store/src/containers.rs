@@ -44,7 +44,7 @@ impl Store {
 
     /// A workload's containers as last seen.
     pub fn containers_of(&self, workload_id: &str) -> Result<Vec<ContainerRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare_cached(
             "SELECT id, workload_id, deployment_id, name, running, updated_at FROM containers WHERE workload_id = ?1 ORDER BY name",
         )?;

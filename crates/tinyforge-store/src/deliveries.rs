@@ -82,7 +82,7 @@ impl Store {
         vendor_delivery_id: &str,
         since: &str,
     ) -> Result<bool, StoreError> {
-        Ok(self.db().query_row(
+        Ok(self.read().query_row(
             "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE trigger_id = ?1 AND vendor_delivery_id = ?2
              AND verdict = 'accepted' AND received_at >= ?3)",
             params![trigger_id, vendor_delivery_id, since],
@@ -92,7 +92,7 @@ impl Store {
 
     /// A trigger's deliveries, newest first.
     pub fn deliveries(&self, trigger_id: &str, limit: u32) -> Result<Vec<DeliveryRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare(
             "SELECT id, trigger_id, vendor, vendor_delivery_id, event, headers, verdict, summary, received_at, body
              FROM webhook_deliveries WHERE trigger_id = ?1 ORDER BY received_at DESC, id DESC LIMIT ?2",
@@ -103,7 +103,7 @@ impl Store {
 
     /// One delivery.
     pub fn delivery(&self, id: &str) -> Result<DeliveryRow, StoreError> {
-        self.db()
+        self.read()
             .query_row(
                 "SELECT id, trigger_id, vendor, vendor_delivery_id, event, headers, verdict, summary, received_at, body
                  FROM webhook_deliveries WHERE id = ?1",

@@ -233,7 +233,7 @@ impl Store {
 
     /// One deployment.
     pub fn deployment(&self, id: &str) -> Result<DeploymentRow, StoreError> {
-        self.db()
+        self.read()
             .query_row(&format!("SELECT {COLS} FROM deployments WHERE id = ?1"), [id], row)
             .optional()?
             .ok_or_else(|| StoreError::NotFound { what: "deployment", id: id.to_owned() })
@@ -241,7 +241,7 @@ impl Store {
 
     /// A workload's deployments, newest first.
     pub fn deployments(&self, workload_id: &str, limit: u32) -> Result<Vec<DeploymentRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare(&format!(
             "SELECT {COLS} FROM deployments WHERE workload_id = ?1 ORDER BY queued_at DESC, id DESC LIMIT ?2"
         ))?;
@@ -252,7 +252,7 @@ impl Store {
     /// The deployment now serving: the latest succeeded one.
     pub fn current_deployment(&self, workload_id: &str) -> Result<Option<DeploymentRow>, StoreError> {
         Ok(self
-            .db()
+            .read()
             .query_row(
                 &format!(
                     "SELECT {COLS} FROM deployments WHERE workload_id = ?1 AND status = 'succeeded'

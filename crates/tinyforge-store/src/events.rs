@@ -67,7 +67,7 @@ impl Store {
         workload_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<EventRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare(
             "SELECT seq, at, kind, workload_id, message, data FROM events
              WHERE seq > ?1 AND (?2 IS NULL OR workload_id = ?2) ORDER BY seq LIMIT ?3",

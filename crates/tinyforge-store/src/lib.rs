@@ -31,6 +31,9 @@ pub use seal::{Sealer, random_bytes, write_private};
 pub use triggers::{BindingRow, TriggerRow};
 pub use workloads::WorkloadRow;
 
+/// Read-only connections beside the writer.
+const READERS: usize = 3;
+
 /// Store errors.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -56,6 +59,10 @@ pub enum StoreError {
 /// The store. Share it behind an `Arc`.
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Read-only connections for lookups, so reads do not queue behind writes (WAL lets them run
+    /// concurrently with the writer).
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     sealer: Sealer,
 }
 
@@ -91,12 +98,32 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations::migrate(&conn)?;
-        Ok(Self { conn: Mutex::new(conn), sealer })
+        let mut readers = Vec::new();
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            r.pragma_update(None, "busy_timeout", 5000)?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(Self { conn: Mutex::new(conn), readers, next_reader: Default::default(), sealer })
     }
 
     /// The sealer this store seals with.
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
+    }
+
+    /// A read-only connection: a free one when there is, else the next in turn.
+    fn read(&self) -> MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            if let Ok(g) = r.try_lock() {
+                return g;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
+        self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn db(&self) -> MutexGuard<'_, Connection> {

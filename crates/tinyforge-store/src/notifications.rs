@@ -115,7 +115,7 @@ impl Store {
     /// Every endpoint with its full URL and opened secret (for the notifier only).
     pub fn endpoints_with_secrets(&self) -> Result<Vec<(EndpointRow, String, Option<String>)>, StoreError> {
         let rows: Vec<(EndpointRow, String, Option<String>)> = {
-            let db = self.db();
+            let db = self.read();
             let mut st = db.prepare_cached(
                 "SELECT id, workload_id, url, secret, format, kinds, created_at FROM notification_endpoints ORDER BY created_at",
             )?;
@@ -153,7 +153,7 @@ impl Store {
     /// The global notification secret, opened.
     pub fn notify_secret(&self) -> Result<Option<String>, StoreError> {
         let v: Option<String> = self
-            .db()
+            .read()
             .query_row("SELECT value FROM settings WHERE key = ?1", [GLOBAL_SECRET], |r| r.get(0))
             .ok();
         v.map(|s| self.sealer.open(&s)).transpose()
@@ -182,7 +182,7 @@ impl Store {
         endpoint_id: &str,
         limit: u32,
     ) -> Result<Vec<NotificationDeliveryRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare(
             "SELECT id, endpoint_id, event_seq, status, attempts, response, at FROM notification_deliveries
              WHERE endpoint_id = ?1 ORDER BY at DESC LIMIT ?2",

@@ -18,13 +18,13 @@ impl Store {
 
     /// Whether any token exists (first start creates the admin one).
     pub fn has_tokens(&self) -> Result<bool, StoreError> {
-        Ok(self.db().query_row("SELECT EXISTS (SELECT 1 FROM api_tokens)", [], |r| r.get(0))?)
+        Ok(self.read().query_row("SELECT EXISTS (SELECT 1 FROM api_tokens)", [], |r| r.get(0))?)
     }
 
     /// The name of the token `token`, if it is one of ours.
     pub fn token_name(&self, token: &str) -> Result<Option<String>, StoreError> {
         let h = hash_secret(token);
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare_cached("SELECT name, token_hash FROM api_tokens WHERE token_hash = ?1")?;
         let mut rows = st.query([&h])?;
         if let Some(r) = rows.next()? {

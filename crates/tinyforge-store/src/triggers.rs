@@ -108,7 +108,7 @@ impl Store {
 
     /// One trigger by id.
     pub fn trigger(&self, id: &str) -> Result<TriggerRow, StoreError> {
-        self.db()
+        self.read()
             .query_row(&format!("SELECT {TCOLS} FROM triggers WHERE id = ?1"), [id], trow)
             .optional()?
             .ok_or_else(|| StoreError::NotFound { what: "trigger", id: id.to_owned() })
@@ -121,7 +121,7 @@ impl Store {
         secret: &str,
     ) -> Result<Option<(TriggerRow, Option<String>)>, StoreError> {
         let found = self
-            .db()
+            .read()
             .prepare_cached(&format!("SELECT {TCOLS}, signing_secret FROM triggers WHERE secret_hash = ?1"))?
             .query_row([hash_secret(secret)], |r| Ok((trow(r)?, r.get::<_, Option<String>>(6)?)))
             .optional()?;
@@ -136,7 +136,7 @@ impl Store {
 
     /// Every trigger, by name.
     pub fn triggers(&self) -> Result<Vec<TriggerRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare(&format!("SELECT {TCOLS} FROM triggers ORDER BY name"))?;
         let rows = st.query_map([], trow)?.collect::<Result<_, _>>()?;
         Ok(rows)
@@ -145,7 +145,7 @@ impl Store {
     /// What the last poll of a polling trigger saw (`null` before the first).
     pub fn poll_state(&self, id: &str) -> Result<Value, StoreError> {
         let s: Option<String> =
-            self.db().query_row("SELECT poll_state FROM triggers WHERE id = ?1", [id], |r| r.get(0))?;
+            self.read().query_row("SELECT poll_state FROM triggers WHERE id = ?1", [id], |r| r.get(0))?;
         Ok(s.map(json_col).unwrap_or(Value::Null))
     }
 
@@ -205,7 +205,7 @@ impl Store {
 
     /// One binding by id.
     pub fn binding(&self, id: &str) -> Result<BindingRow, StoreError> {
-        self.db()
+        self.read()
             .query_row(&format!("SELECT {BCOLS} FROM workload_trigger_bindings WHERE id = ?1"), [id], brow)
             .optional()?
             .ok_or_else(|| StoreError::NotFound { what: "binding", id: id.to_owned() })
@@ -217,7 +217,7 @@ impl Store {
         workload_id: Option<&str>,
         trigger_id: Option<&str>,
     ) -> Result<Vec<BindingRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare_cached(&format!(
             "SELECT {BCOLS} FROM workload_trigger_bindings
              WHERE (?1 IS NULL OR workload_id = ?1) AND (?2 IS NULL OR trigger_id = ?2) ORDER BY created_at"

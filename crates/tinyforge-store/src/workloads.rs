@@ -105,7 +105,7 @@ impl Store {
 
     /// One workload by id.
     pub fn workload(&self, id: &str) -> Result<WorkloadRow, StoreError> {
-        self.db()
+        self.read()
             .prepare_cached(&format!("SELECT {COLS} FROM workloads WHERE id = ?1"))?
             .query_row([id], row)
             .optional()?
@@ -114,7 +114,7 @@ impl Store {
 
     /// Every workload, by name.
     pub fn workloads(&self) -> Result<Vec<WorkloadRow>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st = db.prepare(&format!("SELECT {COLS} FROM workloads ORDER BY name"))?;
         let rows = st.query_map([], row)?.collect::<Result<_, _>>()?;
         Ok(rows)
@@ -156,7 +156,7 @@ impl Store {
     }
 
     fn env_raw(&self, id: &str) -> Result<Vec<EnvVar>, StoreError> {
-        let db = self.db();
+        let db = self.read();
         let mut st =
             db.prepare("SELECT key, value, secret FROM workload_env WHERE workload_id = ?1 ORDER BY key")?;
         let rows = st
