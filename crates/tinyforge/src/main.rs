@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run tinyforge: API on --listen, edge proxy on --http/--https, state in --data-dir.
-    Serve(config::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Workloads: list, get, create, delete, deploy, rollback, logs.
     Workloads {
         #[command(flatten)]
@@ -52,7 +52,7 @@ fn main() -> anyhow::Result<()> {
     let rt = || tokio::runtime::Builder::new_multi_thread().enable_all().build();
     match cli.command {
         Command::Serve(args) => {
-            let settings = args.resolve()?;
+            let settings = (*args).resolve()?;
             rt()?.block_on(serve::run(settings))
         }
         Command::Workloads { client, cmd } => rt()?.block_on(cli::workloads(&client, cmd)),
