@@ -53,12 +53,30 @@ fn bind9() -> (Named, SocketAddr) {
         .spawn()
         .expect("named (Debian package bind9) is required");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // Listening is not enough: updates fail (SERVFAIL) until the zone is loaded.
     let t = Instant::now();
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(10), "named did not start");
+    while std::net::TcpStream::connect(addr).is_err() || !soa(addr).contains("ns.example.test.") {
+        assert!(t.elapsed() < Duration::from_secs(15), "named did not load the zone");
         std::thread::sleep(Duration::from_millis(50));
     }
     (Named(child, dir), addr)
+}
+
+fn soa(server: SocketAddr) -> String {
+    let out = Command::new("dig")
+        .args([
+            &format!("@{}", server.ip()),
+            "-p",
+            &server.port().to_string(),
+            "example.test",
+            "SOA",
+            "+short",
+            "+tries=1",
+            "+time=1",
+        ])
+        .output()
+        .expect("dig (Debian package dnsutils or bind9-dnsutils) is required");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn dig(server: SocketAddr, name: &str) -> String {
