@@ -20,6 +20,9 @@ pub struct TriggerRow {
     pub config: Value,
     /// Whether deliveries must be signed.
     pub has_signing_secret: bool,
+    /// Polling kinds: what the last poll saw (tag and digest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_state: Option<Value>,
     /// Created.
     pub created_at: String,
 }
@@ -43,7 +46,7 @@ pub struct BindingRow {
     pub last_fired_at: Option<String>,
 }
 
-const TCOLS: &str = "id, name, kind, config, signing_secret IS NOT NULL, created_at";
+const TCOLS: &str = "id, name, kind, config, signing_secret IS NOT NULL, created_at, poll_state";
 const BCOLS: &str = "id, workload_id, trigger_id, enabled, binding_config, created_at, last_fired_at";
 
 fn trow(r: &rusqlite::Row<'_>) -> rusqlite::Result<TriggerRow> {
@@ -54,6 +57,7 @@ fn trow(r: &rusqlite::Row<'_>) -> rusqlite::Result<TriggerRow> {
         config: json_col(r.get(3)?),
         has_signing_secret: r.get(4)?,
         created_at: r.get(5)?,
+        poll_state: r.get::<_, Option<String>>(6)?.map(json_col),
     })
 }
 
@@ -123,7 +127,7 @@ impl Store {
         let found = self
             .read()
             .prepare_cached(&format!("SELECT {TCOLS}, signing_secret FROM triggers WHERE secret_hash = ?1"))?
-            .query_row([hash_secret(secret)], |r| Ok((trow(r)?, r.get::<_, Option<String>>(6)?)))
+            .query_row([hash_secret(secret)], |r| Ok((trow(r)?, r.get::<_, Option<String>>(7)?)))
             .optional()?;
         match found {
             None => Ok(None),

@@ -255,7 +255,16 @@ fn watcher_finds_a_pushed_tag_without_notifications() {
         srv.call("POST", "/api/bindings", Some(json!({"workload_id": wid, "trigger_id": t["id"]}))).0,
         201
     );
-    std::thread::sleep(Duration::from_millis(2500)); // the first poll records 1.0.0
+    // The first poll records what the registry has (1.0.0) and deploys nothing.
+    let t0 = Instant::now();
+    loop {
+        let (_, t) = srv.call("GET", &format!("/api/triggers/{}", t["id"].as_str().unwrap()), None);
+        if t["poll_state"]["tag"] == "1.0.0" {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "the watcher never polled: {t}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     docker(&["tag", "tf-test/watch:v2", &format!("{repo}:1.1.0")]);
     let t0 = Instant::now();
     docker(&["push", &format!("{repo}:1.1.0")]);
