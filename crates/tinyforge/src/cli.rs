@@ -160,25 +160,23 @@ impl Api {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
-    /// A workload's id from its id or name.
-    async fn workload_id(&self, key: &str) -> anyhow::Result<String> {
-        let all = self.get("/api/workloads").await?;
+    /// The id of the `what` (`workload`, `trigger`) listed at `path` whose id or name is `key`.
+    async fn id_of(&self, path: &str, what: &str, key: &str) -> anyhow::Result<String> {
+        let all = self.get(path).await?;
         all.as_array()
             .into_iter()
             .flatten()
-            .find(|w| w["id"] == key || w["name"] == key)
-            .and_then(|w| w["id"].as_str().map(str::to_owned))
-            .with_context(|| format!("no workload `{key}`"))
+            .find(|x| x["id"] == key || x["name"] == key)
+            .and_then(|x| x["id"].as_str().map(str::to_owned))
+            .with_context(|| format!("no {what} `{key}`"))
+    }
+
+    async fn workload_id(&self, key: &str) -> anyhow::Result<String> {
+        self.id_of("/api/workloads", "workload", key).await
     }
 
     async fn trigger_id(&self, key: &str) -> anyhow::Result<String> {
-        let all = self.get("/api/triggers").await?;
-        all.as_array()
-            .into_iter()
-            .flatten()
-            .find(|t| t["id"] == key || t["name"] == key)
-            .and_then(|t| t["id"].as_str().map(str::to_owned))
-            .with_context(|| format!("no trigger `{key}`"))
+        self.id_of("/api/triggers", "trigger", key).await
     }
 
     fn show(&self, v: &Value, text: impl Fn(&Value) -> String) {

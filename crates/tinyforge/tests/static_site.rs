@@ -40,15 +40,20 @@ fn commit(work: &Path, content: Option<&str>, message: &str) -> String {
     git(work, &["rev-parse", "HEAD"])
 }
 
+/// A bare repository at `bare` (branch main) and a clone of it at `work`.
+fn init_repo(tmp: &Path, bare: &Path, work: &Path) {
+    std::fs::create_dir_all(work).unwrap();
+    git(tmp, &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(work, &["init", "-q", "-b", "main"]);
+    git(work, &["remote", "add", "origin", &format!("file://{}", bare.display())]);
+}
+
 #[test]
 fn git_push_redeploys_the_site() {
     let tmp = tempfile::tempdir().unwrap();
     let bare = tmp.path().join("site.git");
     let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
-    git(&work, &["init", "-q", "-b", "main"]);
-    git(&work, &["remote", "add", "origin", &format!("file://{}", bare.display())]);
+    init_repo(tmp.path(), &bare, &work);
     commit(&work, Some("<h1>site v1</h1>"), "v1");
 
     let srv = Server::start(&tmp.path().join("data"));
@@ -120,10 +125,7 @@ fn served_from_git_daemon() {
     let tmp = tempfile::tempdir().unwrap();
     let bare = tmp.path().join("repos/site.git");
     let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
-    git(&work, &["init", "-q", "-b", "main"]);
-    git(&work, &["remote", "add", "origin", &format!("file://{}", bare.display())]);
+    init_repo(tmp.path(), &bare, &work);
     let sha = commit(&work, Some("<h1>over git://</h1>"), "v1");
     let port = tinyforge_testkit::free_port();
     /// `git daemon` forks its server: it is stopped through its pid file, also on a failure.
@@ -177,10 +179,7 @@ fn repo(files: &[(&str, &str)]) -> (String, std::path::PathBuf, tempfile::TempDi
     let tmp = tempfile::tempdir().unwrap();
     let bare = tmp.path().join("site.git");
     let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
-    git(&work, &["init", "-q", "-b", "main"]);
-    git(&work, &["remote", "add", "origin", &format!("file://{}", bare.display())]);
+    init_repo(tmp.path(), &bare, &work);
     for (path, content) in files {
         let p = work.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
