@@ -14,6 +14,8 @@ command -v dig >/dev/null || need+=(dnsutils)                       # checks DNS
 command -v python3 >/dev/null || need+=(python3)                    # receiver sample; fetching deno
 [ -x /usr/sbin/nginx ] || need+=(nginx-light)                       # the static nginx runtime's test image
 command -v pip3 >/dev/null || python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)  # deno from PyPI
+command -v chromium >/dev/null || need+=(chromium)                   # browser tests of the web UI
+command -v chromedriver >/dev/null || need+=(chromium-driver)       # ...driven over WebDriver
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive

@@ -67,13 +67,29 @@ impl Store {
         workload_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<EventRow>, StoreError> {
-        let db = self.read();
-        let mut st = db.prepare(
+        self.query_events(
             "SELECT seq, at, kind, workload_id, message, data FROM events
              WHERE seq > ?1 AND (?2 IS NULL OR workload_id = ?2) ORDER BY seq LIMIT ?3",
+            params![after_seq, workload_id, limit],
+        )
+    }
+
+    /// The latest `limit` events, oldest first, optionally for one workload.
+    pub fn latest_events(&self, workload_id: Option<&str>, limit: u32) -> Result<Vec<EventRow>, StoreError> {
+        let mut rows = self.query_events(
+            "SELECT seq, at, kind, workload_id, message, data FROM events
+             WHERE (?1 IS NULL OR workload_id = ?1) ORDER BY seq DESC LIMIT ?2",
+            params![workload_id, limit],
         )?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    fn query_events(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<EventRow>, StoreError> {
+        let db = self.read();
+        let mut st = db.prepare_cached(sql)?;
         let rows = st
-            .query_map(params![after_seq, workload_id, limit], |r| {
+            .query_map(args, |r| {
                 Ok(EventRow {
                     seq: r.get(0)?,
                     at: r.get(1)?,

@@ -12,6 +12,7 @@ mod events;
 mod migrations;
 mod notifications;
 mod seal;
+mod sessions;
 mod tokens;
 mod triggers;
 mod workloads;
@@ -28,6 +29,8 @@ pub use deployments::{DeploymentRow, DeploymentStatus, NewDeployment};
 pub use events::EventRow;
 pub use notifications::{EndpointRow, NotificationDeliveryRow};
 pub use seal::{Sealer, random_bytes, write_private};
+pub use sessions::SessionRow;
+pub use tokens::TokenRow;
 pub use triggers::{BindingRow, TriggerRow};
 pub use workloads::WorkloadRow;
 

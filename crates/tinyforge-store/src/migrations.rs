@@ -2,7 +2,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE workloads (
     id            TEXT PRIMARY KEY,
     name          TEXT NOT NULL UNIQUE,
@@ -113,7 +114,16 @@ CREATE TABLE api_tokens (
     token_hash TEXT NOT NULL UNIQUE,
     created_at TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE ui_sessions (
+    token_hash TEXT PRIMARY KEY,            -- SHA-256 of the cookie value
+    csrf       TEXT NOT NULL,               -- the token every form of this session carries
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+"#,
+];
 
 /// Applies every migration newer than the database's `user_version`.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {

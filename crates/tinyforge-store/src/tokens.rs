@@ -1,9 +1,18 @@
 //! API tokens, stored as SHA-256 hashes and compared in constant time.
 
 use rusqlite::params;
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use crate::{Store, StoreError, hash_secret, new_id, new_secret, now};
+
+/// An API token as listings show it (never its value).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
 
 impl Store {
     /// Creates a token named `name`; returns its plain value (shown once).
@@ -34,5 +43,23 @@ impl Store {
             }
         }
         Ok(None)
+    }
+
+    /// Every token, oldest first.
+    pub fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let db = self.read();
+        let mut st = db.prepare("SELECT id, name, created_at FROM api_tokens ORDER BY created_at, id")?;
+        let rows =
+            st.query_map([], |r| Ok(TokenRow { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes a token.
+    pub fn delete_token(&self, id: &str) -> Result<(), StoreError> {
+        let n = self.db().execute("DELETE FROM api_tokens WHERE id = ?1", [id])?;
+        if n == 0 {
+            return Err(StoreError::NotFound { what: "token", id: id.to_owned() });
+        }
+        Ok(())
     }
 }

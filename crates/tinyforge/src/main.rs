@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod config;
 mod serve;
+mod ui;
 
 use clap::{Parser, Subcommand};
 

@@ -53,6 +53,26 @@ fn first_token(store: &Store, s: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Until the admin password is set: a one-time setup token, printed with the setup link and kept
+/// 0600 in `<data-dir>/setup.token` (a new one each start until it is used).
+fn setup_token(store: &Store, s: &Settings) -> anyhow::Result<Option<String>> {
+    let path = s.data_dir.join("setup.token");
+    if store.admin_password()?.is_some() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(None);
+    }
+    let token = tinyforge_store::new_secret();
+    let _ = std::fs::remove_file(&path);
+    write_private(&path, format!("{token}\n").as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "tinyforge: set the web UI's admin password at\n\n    http://{}/setup?token={token}\n\n(the token is also in {})\n",
+        s.listen,
+        path.display()
+    );
+    Ok(Some(token))
+}
+
 /// The DNS provider the settings name; secrets from the environment.
 fn dns_provider(s: &Settings) -> anyhow::Result<Option<Arc<dyn tinyforge_plugin::ports::Dns>>> {
     use tinyforge_control::dns::{Cloudflare, Rfc2136, cloudflare_api};
@@ -91,6 +111,7 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     let sealer = Sealer::load(env_key.as_deref(), &s.data_dir)?;
     let store = Arc::new(Store::open(&s.data_dir.join("tinyforge.db"), sealer)?);
     first_token(&store, &s)?;
+    let setup = setup_token(&store, &s)?;
     let registry = Arc::new(registry()?);
 
     let engine = DockerEngine::connect().await?;
@@ -176,6 +197,9 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
         webhook_max_body: s.webhook_max_body,
         metrics: Arc::new(metrics),
         recent_tags: Default::default(),
+        setup_token: Arc::new(std::sync::Mutex::new(setup)),
+        data_dir: s.data_dir.clone(),
+        edge_ports: (s.http.port(), s.https.port()),
     });
     axum::serve(api_listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(stop.clone().cancelled_owned())

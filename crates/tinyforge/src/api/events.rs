@@ -30,6 +30,9 @@ pub struct EventFilter {
     kind: Option<String>,
     /// Replay stored events after this sequence number first.
     after: Option<i64>,
+    /// Send events unnamed (`message`), for a browser's `EventSource.onmessage`.
+    #[serde(default)]
+    plain: bool,
 }
 
 fn wanted(f: &EventFilter, e: &EventRow) -> bool {
@@ -37,11 +40,9 @@ fn wanted(f: &EventFilter, e: &EventRow) -> bool {
         && f.kind.as_ref().is_none_or(|k| e.kind.starts_with(k.as_str()))
 }
 
-fn sse(e: &EventRow) -> Event {
-    Event::default()
-        .id(e.seq.to_string())
-        .event(e.kind.clone())
-        .data(serde_json::to_string(e).unwrap_or_default())
+fn sse(e: &EventRow, plain: bool) -> Event {
+    let ev = Event::default().id(e.seq.to_string()).data(serde_json::to_string(e).unwrap_or_default());
+    if plain { ev } else { ev.event(e.kind.clone()) }
 }
 
 pub async fn stream(
@@ -56,7 +57,7 @@ pub async fn stream(
     let mut last = replay.last().map_or(f.after.unwrap_or(0), |e| e.seq);
     let s = async_stream(move |tx| async move {
         for e in replay.iter().filter(|e| wanted(&f, e)) {
-            if tx.send(sse(e)).await.is_err() {
+            if tx.send(sse(e, f.plain)).await.is_err() {
                 return;
             }
         }
@@ -64,7 +65,7 @@ pub async fn stream(
             match live.recv().await {
                 Ok(e) if e.seq > last && wanted(&f, &e) => {
                     last = e.seq;
-                    if tx.send(sse(&e)).await.is_err() {
+                    if tx.send(sse(&e, f.plain)).await.is_err() {
                         return;
                     }
                 }

@@ -1,13 +1,13 @@
 //! The HTTP API (A1–A3, W6): JSON in and out, errors as `{error, detail, field}` with the right
 //! 4xx, every route behind a Bearer token except `/healthz` and the webhook ingress.
 
-mod deploys;
+pub(crate) mod deploys;
 mod error;
 mod events;
 mod notifications;
-mod triggers;
-mod webhook;
-mod workloads;
+pub(crate) mod triggers;
+pub(crate) mod webhook;
+pub(crate) mod workloads;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -34,6 +34,12 @@ pub struct AppState {
     pub metrics: Arc<prometheus_client::registry::Registry>,
     /// Recently deployed tags (a tag's push + create pair deploys once).
     pub recent_tags: Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
+    /// The one-time token that sets the admin password, until it is used.
+    pub setup_token: Arc<std::sync::Mutex<Option<String>>>,
+    /// The data directory.
+    pub data_dir: std::path::PathBuf,
+    /// The edge's public HTTP and HTTPS ports (for links to faces).
+    pub edge_ports: (u16, u16),
 }
 
 /// Who is calling (the API token's name).
@@ -53,13 +59,25 @@ async fn require_token(
         .map(str::trim);
     let name = match token {
         Some(t) if !t.is_empty() => st.control.store().token_name(t)?,
-        _ => None,
+        // The web UI's scripts read the API with the session cookie; anything but a read must
+        // also carry the session's CSRF token.
+        _ => match crate::ui::session_of(&st, req.headers())? {
+            Some(s) if req.method().is_safe() || csrf_header_matches(req.headers(), &s.csrf) => {
+                Some("admin (web)".to_owned())
+            }
+            _ => None,
+        },
     };
     let Some(name) = name else {
         return Err(ApiError::unauthorized());
     };
     req.extensions_mut().insert(Actor(name));
     Ok(next.run(req).await)
+}
+
+fn csrf_header_matches(headers: &axum::http::HeaderMap, csrf: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    headers.get("x-csrf-token").is_some_and(|v| bool::from(v.as_bytes().ct_eq(csrf.as_bytes())))
 }
 
 async fn healthz() -> &'static str {
@@ -100,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .merge(ingress)
         .nest("/api", api)
+        .merge(crate::ui::router())
         .fallback(|| async { ApiError::not_found("route") })
         .with_state(state)
 }

@@ -14,20 +14,20 @@ use super::{ApiError, ApiJson, AppState};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerIn {
-    name: String,
-    kind: String,
+    pub(crate) name: String,
+    pub(crate) kind: String,
     #[serde(default)]
-    config: Value,
+    pub(crate) config: Value,
     #[serde(default)]
-    signing_secret: Option<String>,
+    pub(crate) signing_secret: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct CreatedTrigger {
     #[serde(flatten)]
-    trigger: TriggerRow,
-    webhook_url: String,
-    secret: String,
+    pub(crate) trigger: TriggerRow,
+    pub(crate) webhook_url: String,
+    pub(crate) secret: String,
 }
 
 fn validate(st: &AppState, kind: &str, config: &Value, prefix: &str) -> Result<(), ApiError> {
@@ -111,12 +111,12 @@ pub async fn bindings(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BindingIn {
-    workload_id: String,
-    trigger_id: String,
+    pub(crate) workload_id: String,
+    pub(crate) trigger_id: String,
     #[serde(default = "yes")]
-    enabled: bool,
+    pub(crate) enabled: bool,
     #[serde(default)]
-    binding_config: Value,
+    pub(crate) binding_config: Value,
 }
 
 fn yes() -> bool {

@@ -16,29 +16,31 @@ use super::{ApiError, ApiJson, AppState};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadIn {
-    name: String,
-    source_kind: String,
-    source_config: Value,
+    pub(crate) name: String,
+    pub(crate) source_kind: String,
+    pub(crate) source_config: Value,
+    /// The whole env (replaces the stored one); a secret sent with an empty value keeps its
+    /// stored value.
     #[serde(default)]
-    env: Option<Vec<EnvVar>>,
+    pub(crate) env: Option<Vec<EnvVar>>,
 }
 
 /// A workload as answers show it.
 #[derive(Debug, Serialize)]
 pub struct WorkloadView {
-    id: String,
-    name: String,
-    source_kind: String,
-    source_config: Value,
-    env: Vec<EnvVar>,
-    status: &'static str,
-    current_deployment: Option<DeploymentRow>,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) source_kind: String,
+    pub(crate) source_config: Value,
+    pub(crate) env: Vec<EnvVar>,
+    pub(crate) status: &'static str,
+    pub(crate) current_deployment: Option<DeploymentRow>,
     /// The last probe of each face.
-    health: Vec<tinyforge_control::FaceHealth>,
+    pub(crate) health: Vec<tinyforge_control::FaceHealth>,
     /// Containers as the last reconcile pass saw them.
-    containers: Vec<tinyforge_store::ContainerRow>,
-    created_at: String,
-    updated_at: String,
+    pub(crate) containers: Vec<tinyforge_store::ContainerRow>,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
@@ -146,8 +148,15 @@ pub async fn update(
     if body.source_kind != old.source_kind {
         return Err(ApiError::bad("source_kind", "a workload's kind cannot change; create a new workload"));
     }
-    if let Some(env) = &body.env {
+    let mut env = body.env;
+    if let Some(env) = &mut env {
         check_env(env)?;
+        let stored = st.control.store().env_opened(&id)?;
+        for e in env.iter_mut().filter(|e| e.secret && e.value.is_empty()) {
+            if let Some(old) = stored.iter().find(|o| o.key == e.key && o.secret) {
+                e.value.clone_from(&old.value);
+            }
+        }
     }
     let schema = st
         .control
@@ -159,7 +168,7 @@ pub async fn update(
     let merged = keep_redacted(&schema, &body.source_config, &old.source_config);
     let opened = tinyforge_control::open_config(&schema, &merged, st.control.store().sealer())?;
     let config = sealed_config(&st, &old.source_kind, &opened)?;
-    let row = st.control.store().update_workload(&id, &body.name, &config, body.env.as_deref())?;
+    let row = st.control.store().update_workload(&id, &body.name, &config, env.as_deref())?;
     Ok(Json(view(&st, row)?))
 }
 

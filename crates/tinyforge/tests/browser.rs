@@ -1,0 +1,319 @@
+//! The web UI in a real browser (U1, A3): Debian's Chromium driven through chromedriver with
+//! fantoccini. One session with JavaScript on walks a first run to a deploy watched live and the
+//! app opened through the edge; one with JavaScript off edits, deploys and rolls back with plain
+//! forms. Screenshots of every page land in `<target>/tmp/ui-screenshots/` (paths printed).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, http};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// chromedriver on a free port, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = tinyforge_testkit::free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium chromium-driver)");
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+
+    /// A fresh browser; `app_host` resolves to loopback; `js` off disables JavaScript.
+    async fn browser(&self, profile: &std::path::Path, app_host: &str, js: bool) -> Client {
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-dev-shm-usage".into(),
+            "--window-size=1280,1100".into(),
+            format!("--user-data-dir={}", profile.display()),
+            format!("--host-resolver-rules=MAP {app_host} 127.0.0.1"),
+        ];
+        // JavaScript off for the pages (WebDriver's own scripts still run).
+        let prefs =
+            if js { json!({}) } else { json!({"profile.managed_default_content_settings.javascript": 2}) };
+        let caps = json!({"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args, "prefs": prefs}});
+        let Value::Object(caps) = caps else { unreachable!() };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// Saves a screenshot and prints its path.
+async fn shot(c: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, c.screenshot().await.unwrap()).unwrap();
+    println!("screenshot: {}", path.display());
+}
+
+/// The element `css` selects, waiting up to 15 s for it (pages load after clicks).
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let el = find(c, css).await;
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// Clicks what `css` selects and, when that loads a new page, waits until it has loaded (a form's
+/// submission is still running when the click returns).
+async fn click(c: &Client, css: &str) {
+    let el = find(c, css).await;
+    c.execute("window.__tf_before_click = true", vec![]).await.unwrap();
+    el.click().await.unwrap();
+    let t = Instant::now();
+    let loaded = "return window.__tf_before_click === undefined && document.readyState === 'complete'";
+    while t.elapsed() < Duration::from_secs(10) {
+        if c.execute(loaded, vec![]).await.is_ok_and(|v| v == json!(true)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks something that does not load a page (a `<summary>`).
+async fn toggle(c: &Client, css: &str) {
+    find(c, css).await.click().await.unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.unwrap()
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_owned()
+}
+
+/// Waits up to 15 s for the browser to be at `want` (a click's navigation can still be running).
+async fn at(c: &Client, want: &str) {
+    let t = Instant::now();
+    while path(c).await != want {
+        assert!(t.elapsed() < Duration::from_secs(15), "at {} instead of {want}", path(c).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sign_in(c: &Client, base: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "#password", password).await;
+    click(c, "button[type=submit]").await;
+}
+
+/// Reloads (no JavaScript) until the newest deployment shows `status`.
+async fn reload_until(c: &Client, status: &str) {
+    let t = Instant::now();
+    loop {
+        let now = text(c, "#history tbody tr:first-child .badge").await;
+        if now == status {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(90), "deployment stuck at {now}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        c.refresh().await.unwrap();
+    }
+}
+
+fn get_app(srv: &Server, host: &str) -> String {
+    http(srv.edge, "GET", "/", host, None, None).1.trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_to_live_deploy_in_a_browser() {
+    use tinyforge_testkit::images::{Behaviour, build_app};
+    build_app("tf-test/ui:v1", "ui-v1", Behaviour::Healthy).unwrap();
+    build_app("tf-test/ui:v2", "ui-v2", Behaviour::Healthy).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path());
+    let base = format!("http://{}", srv.api);
+    let app_host = "ui-app.test";
+    let driver = Driver::start();
+    let c = driver.browser(&tmp.path().join("profile-js"), app_host, true).await;
+
+    // First run: no open sign-up, the console's setup token sets the password.
+    c.goto(&base).await.unwrap();
+    at(&c, "/setup").await;
+    let setup = std::fs::read_to_string(tmp.path().join("setup.token")).unwrap();
+    fill(&c, "#setup_token", setup.trim()).await;
+    fill(&c, "#password", PASSWORD).await;
+    fill(&c, "#confirm", PASSWORD).await;
+    shot(&c, "01-setup").await;
+    click(&c, "button[type=submit]").await;
+    at(&c, "/").await;
+    assert!(!tmp.path().join("setup.token").exists(), "the setup token is spent");
+    shot(&c, "02-dashboard-empty").await;
+
+    // Sign out; a wrong password is refused, the right one signs in.
+    click(&c, "header form button").await;
+    at(&c, "/login").await;
+    sign_in(&c, &base, "not the password").await;
+    assert_eq!(text(&c, "#form-error").await, "Wrong password.");
+    shot(&c, "03-login-wrong-password").await;
+    c.goto(&base).await.unwrap();
+    assert_eq!(path(&c).await, "/login", "a refused sign-in opens no session");
+    sign_in(&c, &base, PASSWORD).await;
+    at(&c, "/").await;
+
+    // An image workload through the generated form; a bad name is shown at its field.
+    click(&c, "a.button[href='/workloads/new?kind=image']").await;
+    fill(&c, "#f-name", "UI App").await;
+    fill(&c, "#f-cfg-image", "tf-test/ui").await;
+    fill(&c, "#f-cfg-tag", "v1").await;
+    fill(&c, "#f-cfg-faces-0-host", app_host).await;
+    fill(&c, "#f-cfg-faces-0-port", "8080").await;
+    fill(&c, "#f-cfg-health-path", "/health").await;
+    click(&c, "#save").await;
+    assert!(text(&c, "#f-name-err").await.contains("lower-case"));
+    assert_eq!(find(&c, "#f-name").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    shot(&c, "04-workload-form-error").await;
+    fill(&c, "#f-name", "ui-app").await;
+    click(&c, "#save").await;
+    find(&c, "#history-h").await;
+    let wl_path = path(&c).await;
+    assert!(wl_path.starts_with("/workloads/"), "{wl_path}");
+    let wl_id = wl_path.trim_start_matches("/workloads/").to_owned();
+    let (_, w) = srv.call("GET", &format!("/api/workloads/{wl_id}"), None);
+    assert_eq!(w["source_config"]["faces"][0]["port"], 8080, "the form's fields became the config: {w}");
+    assert_eq!(w["source_config"]["health"]["path"], "/health");
+
+    // A manual trigger: its webhook URL is shown once.
+    c.goto(&format!("{base}/triggers/new?kind=manual")).await.unwrap();
+    fill(&c, "#f-name", "ui-manual").await;
+    click(&c, "#save").await;
+    let url = find(&c, "#webhook-url").await.prop("value").await.unwrap().unwrap();
+    assert!(url.starts_with(&format!("{base}/api/webhook/triggers/")), "{url}");
+    shot(&c, "05-trigger-created").await;
+
+    // Bind it from the workload's page.
+    c.goto(&format!("{base}{wl_path}")).await.unwrap();
+    toggle(&c, "details.bind summary").await;
+    click(&c, "details.bind button[type=submit]").await;
+    assert!(text(&c, "#bindings ul").await.contains("ui-manual"));
+
+    // Deploy now, then watch it succeed without reloading the page.
+    click(&c, "#deploy").await;
+    c.execute("window.__same_page = true", vec![]).await.unwrap();
+    let t = Instant::now();
+    loop {
+        // Read in one script: the page's own JavaScript replaces these elements as events arrive.
+        let badge = c
+            .execute(
+                "return document.querySelector('#history tbody tr:first-child .badge')?.textContent ?? ''",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let badge = badge.as_str().unwrap_or_default().to_owned();
+        if badge == "succeeded" {
+            break;
+        }
+        assert!(!badge.contains("failed"), "deploy failed");
+        assert!(t.elapsed() < Duration::from_secs(90), "deployment stuck at {badge}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let same = c.execute("return window.__same_page === true", vec![]).await.unwrap();
+    assert_eq!(same, json!(true), "the status changed live, not by a reload");
+    assert_eq!(text(&c, "#status").await, "serving");
+    shot(&c, "06-deployed-live").await;
+
+    // Open the app through the edge from its face link.
+    click(&c, "a.face").await;
+    assert_eq!(c.current_url().await.unwrap().host_str(), Some(app_host));
+    assert_eq!(text(&c, "body").await.trim(), "ui-v1");
+    shot(&c, "07-app-through-edge").await;
+
+    // The live events page lists the deploy.
+    c.goto(&format!("{base}/events")).await.unwrap();
+    let events = text(&c, "#events").await;
+    assert!(events.contains("deploy.succeeded"), "{events}");
+    shot(&c, "08-events").await;
+
+    // An API token made in the UI works once copied.
+    c.goto(&format!("{base}/tokens")).await.unwrap();
+    fill(&c, "#token-name", "ci").await;
+    click(&c, "form[action='/tokens'] button").await;
+    let token = text(&c, "#created-token pre").await;
+    assert_eq!(http(srv.api, "GET", "/api/workloads", "api", Some(token.trim()), None).0, 200);
+    shot(&c, "09-tokens").await;
+
+    // A forged CSRF token is refused and deploys nothing.
+    let before =
+        srv.call("GET", &format!("/api/workloads/{wl_id}/deployments"), None).1.as_array().unwrap().len();
+    c.goto(&format!("{base}{wl_path}")).await.unwrap();
+    let forge = "document.querySelector(\"form[action$='/deploy'] input[name=_csrf]\").value = 'forged'";
+    c.execute(forge, vec![]).await.unwrap();
+    click(&c, "#deploy").await;
+    assert!(text(&c, "#error-detail").await.contains("security token"));
+    shot(&c, "10-forged-csrf-refused").await;
+    let after =
+        srv.call("GET", &format!("/api/workloads/{wl_id}/deployments"), None).1.as_array().unwrap().len();
+    assert_eq!(before, after, "the forged form deployed nothing");
+    c.close().await.unwrap();
+
+    // JavaScript off: edit the config, deploy, roll back, all with plain forms.
+    let c = driver.browser(&tmp.path().join("profile-nojs"), app_host, false).await;
+    sign_in(&c, &base, PASSWORD).await;
+    at(&c, "/").await;
+    c.goto(&format!("{base}/events")).await.unwrap();
+    assert!(text(&c, "#live-state").await.contains("need JavaScript"), "the page's scripts do not run");
+    c.goto(&format!("{base}{wl_path}/edit")).await.unwrap();
+    fill(&c, "#f-cfg-tag", "v2").await;
+    click(&c, "button[name=_add]").await; // "Add another face": the form again, one more blank row
+    assert_eq!(find(&c, "#f-cfg-tag").await.prop("value").await.unwrap().as_deref(), Some("v2"));
+    find(&c, "#f-cfg-faces-1-host").await; // a blank row after the filled one
+    shot(&c, "11-nojs-edit").await;
+    click(&c, "#save").await;
+    at(&c, &wl_path).await;
+    click(&c, "#deploy").await;
+    reload_until(&c, "succeeded").await;
+    assert_eq!(get_app(&srv, app_host), "ui-v2");
+    shot(&c, "12-nojs-deployed-v2").await;
+    click(&c, "#history form[action$='/rollback'] button").await;
+    reload_until(&c, "succeeded").await;
+    assert_eq!(get_app(&srv, app_host), "ui-v1", "rolled back to v1");
+    shot(&c, "13-nojs-rolled-back").await;
+    c.close().await.unwrap();
+
+    let _ = srv.call("DELETE", &format!("/api/workloads/{wl_id}"), None);
+}
