@@ -18,7 +18,7 @@ use crate::Control;
 const DOWN_ROUNDS: u32 = 3;
 
 /// One face's last probe.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FaceHealth {
     /// Public host.
     pub host: String,

@@ -16,7 +16,7 @@ use crate::snapshot::Snapshot;
 use crate::{Control, ControlError};
 
 /// One pass over every workload.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct PassReport {
     /// Workloads reconciled.
     pub workloads: usize,

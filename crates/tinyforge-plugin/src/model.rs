@@ -30,7 +30,7 @@ pub struct Workload {
 }
 
 /// One environment variable of a workload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, utoipa::ToSchema)]
 pub struct EnvVar {
     /// Variable name.
     pub key: String,

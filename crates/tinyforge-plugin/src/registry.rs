@@ -33,7 +33,7 @@ pub enum RegistryError {
 }
 
 /// One kind as the kinds endpoints list it (A2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KindInfo {
     /// The kind's name.
     pub kind: &'static str,

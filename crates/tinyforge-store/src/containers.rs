@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{Store, StoreError, now};
 
 /// One container as last seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ContainerRow {
     /// Container id.
     pub id: String,

@@ -27,7 +27,7 @@ pub struct NewDelivery<'a> {
 }
 
 /// A stored delivery.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeliveryRow {
     /// Id.
     pub id: String,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::{Store, StoreError, json_col, new_id, now};
 
 /// Where a deployment is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentStatus {
     /// Waiting in the queue.
@@ -69,7 +69,7 @@ pub struct NewDeployment<'a> {
 }
 
 /// One deployment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeploymentRow {
     /// Id.
     pub id: String,

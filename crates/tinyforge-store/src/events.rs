@@ -8,7 +8,7 @@ use tinyforge_plugin::ports::Event;
 use crate::{Store, StoreError, json_col, now};
 
 /// A stored event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventRow {
     /// Sequence number (ascending).
     pub seq: i64,

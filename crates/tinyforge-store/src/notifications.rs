@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{Store, StoreError, json_col, new_id, now};
 
 /// An endpoint as answers show it (never its secret).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EndpointRow {
     /// Id.
     pub id: String,
@@ -28,7 +28,7 @@ pub struct EndpointRow {
 }
 
 /// One delivery attempt series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NotificationDeliveryRow {
     /// Id.
     pub id: String,

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use crate::{Store, StoreError, hash_secret, new_id, new_secret, now};
 
 /// An API token as listings show it (never its value).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenRow {
     pub id: String,
     pub name: String,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{Store, StoreError, conflict, hash_secret, json_col, new_id, now};
 
 /// A stored trigger. Neither secret is ever part of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TriggerRow {
     /// Id.
     pub id: String,
@@ -28,7 +28,7 @@ pub struct TriggerRow {
 }
 
 /// A stored binding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BindingRow {
     /// Id.
     pub id: String,

@@ -40,7 +40,7 @@ impl Driver {
 
     /// A fresh browser; `app_host` resolves to loopback; `js` off disables JavaScript.
     async fn browser(&self, profile: &std::path::Path, app_host: &str, js: bool) -> Client {
-        let mut args = vec![
+        let args = vec![
             "--headless".to_owned(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
@@ -262,6 +262,9 @@ async fn first_run_to_live_deploy_in_a_browser() {
     assert_eq!(c.current_url().await.unwrap().host_str(), Some(app_host));
     assert_eq!(text(&c, "body").await.trim(), "ui-v1");
     shot(&c, "07-app-through-edge").await;
+    c.goto(&base).await.unwrap();
+    assert!(text(&c, "#workloads").await.contains("serving"));
+    shot(&c, "07b-dashboard").await;
 
     // The live events page lists the deploy.
     c.goto(&format!("{base}/events")).await.unwrap();

@@ -13,12 +13,13 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use tinyforge_store::DeploymentRow;
 
+use super::error::ErrorBody;
 use super::{Actor, ApiError, ApiJson, AppState};
 
 /// How long `?wait=true` may hold the answer.
 const WAIT_LIMIT: Duration = Duration::from_secs(600);
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeployIn {
     /// Tag, digest or git ref to deploy instead of the configured one.
@@ -26,7 +27,8 @@ pub struct DeployIn {
     reference: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
     /// Hold the answer until the deploys end (bounded).
     #[serde(default)]
@@ -45,6 +47,7 @@ async fn answer(
     Ok((StatusCode::OK, Json(done)))
 }
 
+#[utoipa::path(post, path = "/workloads/{id}/deploy", tag = "deploys", params(("id" = String, Path, description = "Workload id"), WaitQuery), request_body(content = Option<DeployIn>), responses((status = 202, description = "Queued", body = DeploymentRow), (status = 200, description = "With `wait=true`: finished", body = DeploymentRow), (status = 404, description = "No such workload", body = ErrorBody)))]
 pub async fn deploy(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -56,6 +59,7 @@ pub async fn deploy(
     answer(&st, dep, q.wait).await
 }
 
+#[utoipa::path(get, path = "/workloads/{id}/deployments", tag = "deploys", params(("id" = String, Path, description = "Workload id")), responses((status = 200, description = "Newest first", body = [DeploymentRow]), (status = 404, description = "No such workload", body = ErrorBody)))]
 pub async fn history(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -64,7 +68,7 @@ pub async fn history(
     Ok(Json(st.control.store().deployments(&id, 100)?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackIn {
     /// The succeeded deployment to return to; default: the one before the current.
@@ -72,6 +76,7 @@ pub struct RollbackIn {
     deployment_id: Option<String>,
 }
 
+#[utoipa::path(post, path = "/workloads/{id}/rollback", tag = "deploys", params(("id" = String, Path, description = "Workload id"), WaitQuery), request_body(content = Option<RollbackIn>), responses((status = 202, description = "Queued: the old version’s exact digest and config", body = DeploymentRow), (status = 200, description = "With `wait=true`: finished", body = DeploymentRow), (status = 409, description = "Nothing to roll back to", body = ErrorBody)))]
 pub async fn rollback(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -84,7 +89,8 @@ pub async fn rollback(
     answer(&st, dep, q.wait).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogsQuery {
     #[serde(default)]
     follow: bool,
@@ -96,6 +102,7 @@ fn default_tail() -> u32 {
     200
 }
 
+#[utoipa::path(get, path = "/workloads/{id}/logs", tag = "deploys", params(("id" = String, Path, description = "Workload id"), LogsQuery), responses((status = 200, description = "`{container_id, lines}`, or with `follow=true` a `text/event-stream` of `log` events", body = Object), (status = 404, description = "No running deployment", body = ErrorBody)))]
 pub async fn logs(
     State(st): State<AppState>,
     Path(id): Path<String>,

@@ -4,10 +4,21 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use tinyforge_control::ControlError;
 use tinyforge_plugin::{ConfigError, PluginError, RegistryError};
 use tinyforge_store::StoreError;
+
+/// What every error answers (4xx and 5xx).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `invalid_request`, `invalid_config`, `not_found`, `unauthorized`, …
+    pub error: &'static str,
+    /// What went wrong, in plain words.
+    pub detail: String,
+    /// The request field at fault (`source_config.faces[0].port`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
 
 /// An error answer.
 #[derive(Debug)]
@@ -54,10 +65,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({"error": self.error, "detail": self.detail});
-        if let Some(f) = self.field {
-            body["field"] = f.into();
-        }
+        let body = ErrorBody { error: self.error, detail: self.detail, field: self.field };
         (self.status, axum::Json(body)).into_response()
     }
 }

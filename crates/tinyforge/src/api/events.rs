@@ -9,20 +9,24 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tinyforge_control::PassReport;
 use tinyforge_plugin::KindInfo;
 use tinyforge_store::EventRow;
 
 use super::{ApiError, AppState};
 
+#[utoipa::path(get, path = "/workloads/source-kinds", tag = "workloads", responses((status = 200, description = "Source kinds with their config schema and a sample", body = [KindInfo])))]
 pub async fn source_kinds(State(st): State<AppState>) -> Json<Vec<KindInfo>> {
     Json(st.control.registry().source_kinds())
 }
 
+#[utoipa::path(get, path = "/workloads/trigger-kinds", tag = "triggers", responses((status = 200, description = "Trigger kinds with their config schema and a sample", body = [KindInfo])))]
 pub async fn trigger_kinds(State(st): State<AppState>) -> Json<Vec<KindInfo>> {
     Json(st.control.registry().trigger_kinds())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventFilter {
     /// Only this workload's events.
     workload_id: Option<String>,
@@ -45,6 +49,7 @@ fn sse(e: &EventRow, plain: bool) -> Event {
     if plain { ev } else { ev.event(e.kind.clone()) }
 }
 
+#[utoipa::path(get, path = "/events", tag = "events", params(EventFilter), responses((status = 200, description = "Server-sent events, one per event (id = seq, data = the event)", content_type = "text/event-stream", body = EventRow)))]
 pub async fn stream(
     State(st): State<AppState>,
     Query(f): Query<EventFilter>,
@@ -89,6 +94,7 @@ where
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|o| o.map(Ok)))
 }
 
+#[utoipa::path(get, path = "/routes", tag = "system", responses((status = 200, description = "The edge’s route table", body = [Object])))]
 pub async fn routes(State(st): State<AppState>) -> Json<Vec<Value>> {
     Json(
         st.edge
@@ -99,13 +105,13 @@ pub async fn routes(State(st): State<AppState>) -> Json<Vec<Value>> {
     )
 }
 
-pub async fn reconcile_now(
-    State(st): State<AppState>,
-) -> Result<Json<tinyforge_control::PassReport>, ApiError> {
+#[utoipa::path(post, path = "/reconcile", tag = "system", responses((status = 200, description = "A full reconcile pass, run now", body = PassReport)))]
+pub async fn reconcile_now(State(st): State<AppState>) -> Result<Json<PassReport>, ApiError> {
     Ok(Json(st.control.reconcile_all().await?))
 }
 
 /// Prometheus text format (OpenMetrics).
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus metrics (OpenMetrics text)", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(st): State<AppState>) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let mut text = String::new();
@@ -119,7 +125,8 @@ pub async fn metrics(State(st): State<AppState>) -> Result<axum::response::Respo
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecentQuery {
     /// Only this workload's events.
     workload_id: Option<String>,
@@ -131,6 +138,7 @@ pub struct RecentQuery {
 }
 
 /// Stored events as a JSON list, oldest first (the SSE stream's history).
+#[utoipa::path(get, path = "/events/recent", tag = "events", params(RecentQuery), responses((status = 200, description = "Stored events, oldest first", body = [EventRow])))]
 pub async fn recent(
     State(st): State<AppState>,
     Query(q): Query<RecentQuery>,

@@ -14,7 +14,6 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
-use axum::routing::{get, post};
 use std::sync::Arc;
 use tinyforge_control::Control;
 use tinyforge_edge::Edge;
@@ -80,45 +79,92 @@ fn csrf_header_matches(headers: &axum::http::HeaderMap, csrf: &str) -> bool {
     headers.get("x-csrf-token").is_some_and(|v| bool::from(v.as_bytes().ct_eq(csrf.as_bytes())))
 }
 
-async fn healthz() -> &'static str {
+/// Liveness: answers while the process serves.
+#[utoipa::path(get, path = "/healthz", tag = "system", security(()), responses((status = 200, description = "`ok`", body = String)))]
+pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Every route.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/workloads", get(workloads::list).post(workloads::create))
-        .route("/workloads/source-kinds", get(events::source_kinds))
-        .route("/workloads/trigger-kinds", get(events::trigger_kinds))
-        .route("/workloads/{id}", get(workloads::get_one).put(workloads::update).delete(workloads::delete))
-        .route("/workloads/{id}/deploy", post(deploys::deploy))
-        .route("/workloads/{id}/deployments", get(deploys::history))
-        .route("/workloads/{id}/rollback", post(deploys::rollback))
-        .route("/workloads/{id}/logs", get(deploys::logs))
-        .route("/triggers", get(triggers::list).post(triggers::create))
-        .route("/triggers/{id}", get(triggers::get_one).put(triggers::update).delete(triggers::delete))
-        .route("/triggers/{id}/deliveries", get(webhook::deliveries))
-        .route("/triggers/{id}/deliveries/{delivery}/replay", post(webhook::replay))
-        .route("/bindings", get(triggers::bindings).post(triggers::bind))
-        .route("/bindings/{id}", axum::routing::put(triggers::update_binding).delete(triggers::unbind))
-        .route("/events", get(events::stream))
-        .route("/events/recent", get(events::recent))
-        .route("/routes", get(events::routes))
-        .route("/reconcile", post(events::reconcile_now))
-        .route("/metrics", get(events::metrics))
-        .route("/notifications", get(notifications::list).post(notifications::create))
-        .route("/notifications/secret", axum::routing::put(notifications::set_secret))
-        .route("/notifications/{id}", axum::routing::delete(notifications::delete))
-        .route("/notifications/{id}/deliveries", get(notifications::deliveries))
+/// The OpenAPI document, built once from the same registrations as the router.
+static OPENAPI: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, description = "This document", body = Object)))]
+pub async fn openapi() -> Response {
+    use axum::response::IntoResponse;
+    let doc = OPENAPI.get().cloned().unwrap_or_default();
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], doc).into_response()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "tinyforge", description = "Self-hosted deploy platform: workloads, triggers, webhooks, deploys, events. Every route but the webhook ingress and `/healthz` needs `Authorization: Bearer <token>`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("An API token (`tf_…`)"))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every API route, each registered with its OpenAPI description (so none can be missing from
+/// the document), and the document.
+pub fn api_routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    let api = OpenApiRouter::new()
+        .routes(routes!(workloads::list, workloads::create))
+        .routes(routes!(events::source_kinds))
+        .routes(routes!(events::trigger_kinds))
+        .routes(routes!(workloads::get_one, workloads::update, workloads::delete))
+        .routes(routes!(deploys::deploy))
+        .routes(routes!(deploys::history))
+        .routes(routes!(deploys::rollback))
+        .routes(routes!(deploys::logs))
+        .routes(routes!(triggers::list, triggers::create))
+        .routes(routes!(triggers::get_one, triggers::update, triggers::delete))
+        .routes(routes!(webhook::deliveries))
+        .routes(routes!(webhook::replay))
+        .routes(routes!(triggers::bindings, triggers::bind))
+        .routes(routes!(triggers::update_binding, triggers::unbind))
+        .routes(routes!(events::stream))
+        .routes(routes!(events::recent))
+        .routes(routes!(events::routes))
+        .routes(routes!(events::reconcile_now))
+        .routes(routes!(events::metrics))
+        .routes(routes!(notifications::list, notifications::create))
+        .routes(routes!(notifications::set_secret))
+        .routes(routes!(notifications::delete))
+        .routes(routes!(notifications::deliveries))
+        .routes(routes!(openapi))
         .route_layer(from_fn_with_state(state.clone(), require_token));
-    let ingress = Router::new()
-        .route("/api/webhook/triggers/{secret}", post(webhook::receive))
+    let ingress = OpenApiRouter::new()
+        .routes(routes!(webhook::receive))
         .layer(axum::extract::DefaultBodyLimit::max(state.webhook_max_body));
-    Router::new()
-        .route("/healthz", get(healthz))
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
         .merge(ingress)
         .nest("/api", api)
-        .merge(crate::ui::router())
-        .fallback(|| async { ApiError::not_found("route") })
-        .with_state(state)
+        .split_for_parts()
+}
+
+/// Every route: the API and the web UI.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_routes(&state);
+    let _ = OPENAPI.set(doc.to_pretty_json().unwrap_or_default());
+    api.merge(crate::ui::router()).fallback(|| async { ApiError::not_found("route") }).with_state(state)
 }

@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use tinyforge_store::{EndpointRow, NotificationDeliveryRow};
 
+use super::error::ErrorBody;
 use super::{ApiError, ApiJson, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointIn {
     /// `http(s)://…` receiving the POSTs.
@@ -32,10 +33,12 @@ fn json_format() -> String {
     "json".into()
 }
 
+#[utoipa::path(get, path = "/notifications", tag = "notifications", responses((status = 200, description = "Endpoints (URLs shown as their origin only)", body = [EndpointRow])))]
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<EndpointRow>>, ApiError> {
     Ok(Json(st.control.store().endpoints()?))
 }
 
+#[utoipa::path(post, path = "/notifications", tag = "notifications", request_body = EndpointIn, responses((status = 201, description = "Added", body = EndpointRow), (status = 400, description = "Invalid; `field` names it", body = ErrorBody)))]
 pub async fn create(
     State(st): State<AppState>,
     ApiJson(b): ApiJson<EndpointIn>,
@@ -63,11 +66,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(row)))
 }
 
+#[utoipa::path(delete, path = "/notifications/{id}", tag = "notifications", params(("id" = String, Path, description = "Endpoint id")), responses((status = 204, description = "Removed"), (status = 404, description = "No such endpoint", body = ErrorBody)))]
 pub async fn delete(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     st.control.store().delete_endpoint(&id)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/notifications/{id}/deliveries", tag = "notifications", params(("id" = String, Path, description = "Endpoint id")), responses((status = 200, description = "Its delivery log", body = [NotificationDeliveryRow])))]
 pub async fn deliveries(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -75,13 +80,14 @@ pub async fn deliveries(
     Ok(Json(st.control.store().notification_deliveries(&id, 100)?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SecretIn {
     /// The global signing secret; `null` removes it.
     secret: Option<String>,
 }
 
+#[utoipa::path(put, path = "/notifications/secret", tag = "notifications", request_body = SecretIn, responses((status = 204, description = "Set (or removed with `null`)"), (status = 400, description = "Too short", body = ErrorBody)))]
 pub async fn set_secret(
     State(st): State<AppState>,
     ApiJson(b): ApiJson<SecretIn>,

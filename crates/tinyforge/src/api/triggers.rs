@@ -9,9 +9,10 @@ use serde_json::Value;
 use tinyforge_plugin::merge_config;
 use tinyforge_store::{BindingRow, TriggerRow, new_secret};
 
+use super::error::ErrorBody;
 use super::{ApiError, ApiJson, AppState};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerIn {
     pub(crate) name: String,
@@ -22,7 +23,7 @@ pub struct TriggerIn {
     pub(crate) signing_secret: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedTrigger {
     #[serde(flatten)]
     pub(crate) trigger: TriggerRow,
@@ -39,10 +40,12 @@ fn or_empty(v: Value) -> Value {
     if v.is_null() { Value::Object(Default::default()) } else { v }
 }
 
+#[utoipa::path(get, path = "/triggers", tag = "triggers", responses((status = 200, description = "Every trigger", body = [TriggerRow])))]
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<TriggerRow>>, ApiError> {
     Ok(Json(st.control.store().triggers()?))
 }
 
+#[utoipa::path(post, path = "/triggers", tag = "triggers", request_body = TriggerIn, responses((status = 201, description = "Created; `webhook_url` and `secret` are shown only now", body = CreatedTrigger), (status = 400, description = "Invalid; `field` names it", body = ErrorBody)))]
 pub async fn create(
     State(st): State<AppState>,
     ApiJson(body): ApiJson<TriggerIn>,
@@ -69,6 +72,7 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/triggers/{id}", tag = "triggers", params(("id" = String, Path, description = "Trigger id")), responses((status = 200, description = "The trigger", body = TriggerRow), (status = 404, description = "No such trigger", body = ErrorBody)))]
 pub async fn get_one(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -76,6 +80,7 @@ pub async fn get_one(
     Ok(Json(st.control.store().trigger(&id)?))
 }
 
+#[utoipa::path(put, path = "/triggers/{id}", tag = "triggers", params(("id" = String, Path, description = "Trigger id")), request_body = TriggerIn, responses((status = 200, description = "Updated", body = TriggerRow), (status = 400, description = "Invalid", body = ErrorBody)))]
 pub async fn update(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -90,17 +95,20 @@ pub async fn update(
     Ok(Json(st.control.store().update_trigger(&id, &body.name, &config)?))
 }
 
+#[utoipa::path(delete, path = "/triggers/{id}", tag = "triggers", params(("id" = String, Path, description = "Trigger id")), responses((status = 204, description = "Deleted with its bindings"), (status = 404, description = "No such trigger", body = ErrorBody)))]
 pub async fn delete(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     st.control.store().delete_trigger(&id)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BindingFilter {
     workload_id: Option<String>,
     trigger_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/bindings", tag = "triggers", params(BindingFilter), responses((status = 200, description = "Bindings", body = [BindingRow])))]
 pub async fn bindings(
     State(st): State<AppState>,
     Query(f): Query<BindingFilter>,
@@ -108,7 +116,7 @@ pub async fn bindings(
     Ok(Json(st.control.store().bindings(f.workload_id.as_deref(), f.trigger_id.as_deref())?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindingIn {
     pub(crate) workload_id: String,
@@ -133,6 +141,7 @@ fn check_binding(st: &AppState, trigger_id: &str, binding_config: &Value) -> Res
     Ok(config)
 }
 
+#[utoipa::path(post, path = "/bindings", tag = "triggers", request_body = BindingIn, responses((status = 201, description = "Bound", body = BindingRow), (status = 400, description = "Invalid; `field` names it", body = ErrorBody), (status = 409, description = "Already bound", body = ErrorBody)))]
 pub async fn bind(
     State(st): State<AppState>,
     ApiJson(body): ApiJson<BindingIn>,
@@ -147,7 +156,7 @@ pub async fn bind(
     Ok((StatusCode::CREATED, Json(row)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindingUpdate {
     #[serde(default = "yes")]
@@ -156,6 +165,7 @@ pub struct BindingUpdate {
     binding_config: Value,
 }
 
+#[utoipa::path(put, path = "/bindings/{id}", tag = "triggers", params(("id" = String, Path, description = "Binding id")), request_body = BindingUpdate, responses((status = 200, description = "Updated", body = BindingRow), (status = 400, description = "Invalid", body = ErrorBody)))]
 pub async fn update_binding(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -166,6 +176,7 @@ pub async fn update_binding(
     Ok(Json(st.control.store().update_binding(&id, body.enabled, &config)?))
 }
 
+#[utoipa::path(delete, path = "/bindings/{id}", tag = "triggers", params(("id" = String, Path, description = "Binding id")), responses((status = 204, description = "Unbound"), (status = 404, description = "No such binding", body = ErrorBody)))]
 pub async fn unbind(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     st.control.store().delete_binding(&id)?;
     Ok(StatusCode::NO_CONTENT)

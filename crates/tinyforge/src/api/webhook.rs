@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tinyforge_ingress::{Parsed, decode, normalise, verify};
 use tinyforge_plugin::InboundEvent;
-use tinyforge_store::{NewDelivery, TriggerRow};
+use tinyforge_store::{DeliveryRow, NewDelivery, TriggerRow};
 
 use super::deploys::WaitQuery;
+use super::error::ErrorBody;
 use super::{ApiError, AppState};
 
 /// Bytes of a delivery's body kept in the log.
@@ -56,6 +57,7 @@ impl Outcome {
     }
 }
 
+#[utoipa::path(post, path = "/api/webhook/triggers/{secret}", tag = "webhooks", security(()), params(("secret" = String, Path, description = "The trigger’s URL secret"), WaitQuery), request_body(content = Object, description = "A vendor’s delivery, raw (JSON or form-encoded); signatures are verified over these bytes"), responses((status = 202, description = "Accepted: what it queued", body = Object), (status = 200, description = "Ignored, duplicate, or with `wait=true` finished", body = Object), (status = 401, description = "Signature or token did not verify", body = ErrorBody), (status = 404, description = "No trigger has this URL", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody)))]
 pub async fn receive(
     State(st): State<AppState>,
     Path(secret): Path<String>,
@@ -248,16 +250,18 @@ fn is_repeated_tag(st: &AppState, trigger: &TriggerRow, ev: &InboundEvent) -> bo
     seen.insert(key, now).is_some()
 }
 
+#[utoipa::path(get, path = "/triggers/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "Trigger id")), responses((status = 200, description = "Recent deliveries with verdicts", body = [DeliveryRow]), (status = 404, description = "No such trigger", body = ErrorBody)))]
 pub async fn deliveries(
     State(st): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Vec<tinyforge_store::DeliveryRow>>, ApiError> {
+) -> Result<Json<Vec<DeliveryRow>>, ApiError> {
     st.control.store().trigger(&id)?;
     Ok(Json(st.control.store().deliveries(&id, 100)?))
 }
 
 /// Runs a recorded delivery again (signature and duplicate checks are not repeated: it was
 /// recorded as received).
+#[utoipa::path(post, path = "/triggers/{id}/deliveries/{delivery}/replay", tag = "webhooks", params(("id" = String, Path, description = "Trigger id"), ("delivery" = String, Path, description = "Delivery id"), WaitQuery), responses((status = 202, description = "Processed again", body = Object), (status = 404, description = "No such delivery", body = ErrorBody)))]
 pub async fn replay(
     State(st): State<AppState>,
     Path((id, delivery)): Path<(String, String)>,

@@ -10,10 +10,11 @@ use tinyforge_control::{keep_redacted, redact_config, seal_config};
 use tinyforge_plugin::EnvVar;
 use tinyforge_store::{DeploymentRow, DeploymentStatus, WorkloadRow};
 
+use super::error::ErrorBody;
 use super::{ApiError, ApiJson, AppState};
 
 /// Body of create and update.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadIn {
     pub(crate) name: String,
@@ -26,7 +27,7 @@ pub struct WorkloadIn {
 }
 
 /// A workload as answers show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WorkloadView {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -113,11 +114,13 @@ fn sealed_config(st: &AppState, kind: &str, config: &Value) -> Result<Value, Api
     Ok(seal_config(&source.schema(), config, st.control.store().sealer()))
 }
 
+#[utoipa::path(get, path = "/workloads", tag = "workloads", responses((status = 200, description = "Every workload, by name", body = [WorkloadView])))]
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<WorkloadView>>, ApiError> {
     let rows = st.control.store().workloads()?;
     Ok(Json(rows.into_iter().map(|r| view(&st, r)).collect::<Result<_, _>>()?))
 }
 
+#[utoipa::path(post, path = "/workloads", tag = "workloads", request_body = WorkloadIn, responses((status = 201, description = "Created", body = WorkloadView), (status = 400, description = "Invalid; `field` names it", body = ErrorBody), (status = 409, description = "The name is taken", body = ErrorBody)))]
 pub async fn create(
     State(st): State<AppState>,
     ApiJson(body): ApiJson<WorkloadIn>,
@@ -130,6 +133,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view(&st, row)?)))
 }
 
+#[utoipa::path(get, path = "/workloads/{id}", tag = "workloads", params(("id" = String, Path, description = "Workload id")), responses((status = 200, description = "The workload, secrets redacted", body = WorkloadView), (status = 404, description = "No such workload", body = ErrorBody)))]
 pub async fn get_one(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -138,6 +142,7 @@ pub async fn get_one(
     Ok(Json(view(&st, row)?))
 }
 
+#[utoipa::path(put, path = "/workloads/{id}", tag = "workloads", params(("id" = String, Path, description = "Workload id")), request_body = WorkloadIn, responses((status = 200, description = "Updated", body = WorkloadView), (status = 400, description = "Invalid; `field` names it", body = ErrorBody), (status = 404, description = "No such workload", body = ErrorBody)))]
 pub async fn update(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -172,6 +177,7 @@ pub async fn update(
     Ok(Json(view(&st, row)?))
 }
 
+#[utoipa::path(delete, path = "/workloads/{id}", tag = "workloads", params(("id" = String, Path, description = "Workload id")), responses((status = 204, description = "Torn down and deleted"), (status = 404, description = "No such workload", body = ErrorBody)))]
 pub async fn delete(State(st): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     st.control.store().workload(&id)?;
     st.control.teardown(&id).await?;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tinyforge_store::{TokenRow, new_secret};
 
-use super::{Chrome, Session, UiError, cookie, field, html, html_status, see, set_cookie, signed_in};
+use super::{Chrome, Session, UiError, When, cookie, field, html, html_status, see, set_cookie, signed_in};
 use crate::api::AppState;
 
 /// The pre-session CSRF cookie of the sign-in and setup forms.

@@ -65,6 +65,21 @@ fn asset(ct: &'static str, body: &'static str) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "public, max-age=3600")], body)
 }
 
+/// Stored times (RFC 3339, UTC, milliseconds) as pages show them: `2026-12-04 19:09:27 UTC`.
+pub trait When {
+    fn when(&self) -> String;
+}
+
+impl<T: AsRef<str>> When for T {
+    fn when(&self) -> String {
+        let s = self.as_ref();
+        match (s.get(..10), s.get(11..19)) {
+            (Some(day), Some(time)) if s.ends_with('Z') => format!("{day} {time} UTC"),
+            _ => s.to_owned(),
+        }
+    }
+}
+
 /// What every page's frame shows.
 pub struct Chrome {
     pub title: String,

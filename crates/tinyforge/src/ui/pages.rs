@@ -13,7 +13,7 @@ use tinyforge_plugin::{EnvVar, KindInfo};
 use tinyforge_store::{BindingRow, DeploymentRow, EventRow, TriggerRow};
 
 use super::form::{self, Errors, esc};
-use super::{Chrome, Session, UiError, field, html, html_status, see};
+use super::{Chrome, Session, UiError, When, field, html, html_status, see};
 use crate::api::workloads::{WorkloadIn, WorkloadView};
 use crate::api::{ApiError, ApiJson, AppState};
 
@@ -526,7 +526,7 @@ pub trait Shown {
     /// The version, digests shortened.
     fn shown_version(&self) -> String;
     /// Where its time stands: finished, else started, else queued.
-    fn shown_time(&self) -> &str;
+    fn shown_time(&self) -> String;
 }
 
 impl Shown for DeploymentRow {
@@ -537,7 +537,7 @@ impl Shown for DeploymentRow {
             None => "—".to_owned(),
         }
     }
-    fn shown_time(&self) -> &str {
-        self.finished_at.as_deref().or(self.started_at.as_deref()).unwrap_or(&self.queued_at)
+    fn shown_time(&self) -> String {
+        self.finished_at.as_deref().or(self.started_at.as_deref()).unwrap_or(&self.queued_at).to_owned()
     }
 }

@@ -12,7 +12,7 @@ use tinyforge_plugin::KindInfo;
 use tinyforge_store::{BindingRow, DeliveryRow, TriggerRow, WorkloadRow};
 
 use super::form::{self, Errors, esc};
-use super::{Chrome, Session, UiError, field, html, html_status, see};
+use super::{Chrome, Session, UiError, When, field, html, html_status, see};
 use crate::api::triggers::{CreatedTrigger, TriggerIn};
 use crate::api::{ApiError, ApiJson, AppState};
 
