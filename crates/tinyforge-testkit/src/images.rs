@@ -39,8 +39,28 @@ pub fn build_app(tag: &str, version: &str, behaviour: Behaviour) -> Result<(), S
          CMD [\"/bin/busybox\", \"sh\", \"-c\", \"trap 'kill $p; exit 0' TERM; /bin/busybox sleep {delay}; \
          /bin/busybox httpd -f -v -p 8080 -h /www & p=$!; wait\"]\n"
     );
+    // Test processes run in parallel and several build the same tag: build once per content, or
+    // a rebuild re-points the tag under a test that already deployed it.
+    let key = format!("{version}/{behaviour:?}");
+    let dockerfile = format!("{dockerfile}LABEL tf-test.key=\"{key}\"\n");
     write(d, "Dockerfile", dockerfile.as_bytes())?;
+    let _lock = build_lock()?;
+    let current = Command::new("docker")
+        .args(["image", "inspect", "-f", "{{index .Config.Labels \"tf-test.key\"}}", tag])
+        .output()
+        .map_err(|e| format!("docker: {e}"))?;
+    if current.status.success() && String::from_utf8_lossy(&current.stdout).trim() == key {
+        return Ok(());
+    }
     docker_build(tag, d)
+}
+
+/// Serialises image builds across test processes (an exclusive lock on a file in the temp dir).
+fn build_lock() -> Result<std::fs::File, String> {
+    let path = std::env::temp_dir().join("tinyforge-testkit-images.lock");
+    let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.lock().map_err(|e| format!("locking {}: {e}", path.display()))?;
+    Ok(f)
 }
 
 /// `docker build -t tag dir` (quiet).
