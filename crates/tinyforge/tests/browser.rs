@@ -73,8 +73,17 @@ impl Drop for Driver {
     }
 }
 
-/// Saves a screenshot and prints its path.
+/// Saves a screenshot and prints its path; first checks that every input on the page has a label.
 async fn shot(c: &Client, name: &str) {
+    let unlabelled = c
+        .execute(
+            "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                .filter((e) => !e.labels || e.labels.length === 0).map((e) => e.name)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(unlabelled, json!([]), "inputs without a label on {name}");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.png"));
@@ -279,6 +288,27 @@ async fn first_run_to_live_deploy_in_a_browser() {
     let token = text(&c, "#created-token pre").await;
     assert_eq!(http(srv.api, "GET", "/api/workloads", "api", Some(token.trim()), None).0, 200);
     shot(&c, "09-tokens").await;
+
+    // The other kinds' generated forms.
+    for (page, name) in [
+        ("/workloads/new?kind=compose", "09b-compose-form"),
+        ("/workloads/new?kind=static", "09c-static-form"),
+        ("/triggers/new?kind=registry", "09d-registry-trigger-form"),
+    ] {
+        c.goto(&format!("{base}{page}")).await.unwrap();
+        find(&c, "form.config").await;
+        shot(&c, name).await;
+    }
+
+    // A tagged union in a generated form: the registry trigger's tag policy.
+    fill(&c, "#f-name", "ui-registry").await;
+    fill(&c, "#f-cfg-repository", "tf-test/ui").await;
+    find(&c, "#f-cfg-tags-policy").await.select_by_value("semver").await.unwrap();
+    fill(&c, "#f-cfg-tags-range", "^1.2").await;
+    click(&c, "#save").await;
+    let id = find(&c, "#created-trigger a").await.attr("href").await.unwrap().unwrap();
+    let (_, t) = srv.call("GET", &format!("/api{id}"), None);
+    assert_eq!(t["config"]["tags"], json!({"policy": "semver", "range": "^1.2"}), "{t}");
 
     // A forged CSRF token is refused and deploys nothing.
     let before =

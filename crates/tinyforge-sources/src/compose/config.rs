@@ -12,6 +12,7 @@ pub struct ComposeConfig {
     /// The docker-compose file (YAML), inline. `${VAR}` is filled from the workload's env at run
     /// time. Give this or `from_git`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-multiline" = true))]
     pub compose: Option<String>,
     /// Read the compose file from a git repository instead (at the deployed commit).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -83,6 +83,9 @@ impl<'a> Node<'a> {
         if let Some(choices) = self.choices() {
             return Shape::Choice(choices);
         }
+        if let Some(v) = self.variants() {
+            return Shape::Variants(v);
+        }
         match self.ty() {
             Some("string") => Shape::Text {
                 secret: self.schema.get("writeOnly") == Some(&Value::Bool(true))
@@ -107,7 +110,24 @@ impl<'a> Node<'a> {
         }
     }
 
+    fn variants(&self) -> Option<Variants<'a>> {
+        let one = self.schema.get("oneOf")?.as_array()?;
+        let first = one.first()?.get("properties")?.as_object()?;
+        let tag = first.iter().find(|(_, p)| p.get("const").is_some())?.0.as_str();
+        let list = one
+            .iter()
+            .map(|v| {
+                let c = v.get("properties")?.get(tag)?.get("const")?.clone();
+                Some((v, c, v.get("description").and_then(Value::as_str)))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Variants { tag, list })
+    }
+
     fn choices(&self) -> Option<Vec<(Value, Option<String>)>> {
+        if let Some(c) = self.schema.get("const") {
+            return Some(vec![(c.clone(), None)]);
+        }
         if let Some(e) = self.schema.get("enum").and_then(Value::as_array) {
             return Some(e.iter().filter(|v| !v.is_null()).map(|v| (v.clone(), None)).collect());
         }
@@ -137,7 +157,32 @@ enum Shape<'a> {
     },
     /// An array of objects: one fieldset per item, plus a blank one.
     Items(&'a Value),
+    /// A tagged union (`oneOf` objects told apart by a `const` property): a choice of the tag
+    /// plus every variant's other fields.
+    Variants(Variants<'a>),
     Json,
+}
+
+/// A tagged union's tag property and its variants: (schema, tag value, description).
+struct Variants<'a> {
+    tag: &'a str,
+    list: Vec<(&'a Value, Value, Option<&'a str>)>,
+}
+
+impl<'a> Variants<'a> {
+    /// The other fields, each with the tag values of the variants that have it.
+    fn fields(&self) -> Vec<(&'a str, &'a Value, Vec<String>)> {
+        let mut out: Vec<(&str, &Value, Vec<String>)> = Vec::new();
+        for (v, tag_value, _) in &self.list {
+            for (k, p, _) in properties(v).into_iter().filter(|(k, _, _)| *k != self.tag) {
+                match out.iter_mut().find(|(name, _, _)| *name == k) {
+                    Some((_, _, used)) => used.push(scalar_text(tag_value)),
+                    None => out.push((k, p, vec![scalar_text(tag_value)])),
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Properties in order: required ones as declared, then the rest by name.
@@ -153,7 +198,7 @@ fn properties(s: &Value) -> Vec<(&str, &Value, bool)> {
     out
 }
 
-fn label(key: &str) -> String {
+fn label_of(key: &str) -> String {
     let words: Vec<&str> = key
         .split('_')
         .map(|w| match w {
@@ -187,6 +232,11 @@ fn help(text: &str) -> String {
         }
     }
     out
+}
+
+/// The label of an empty choice: what applies when nothing is chosen.
+fn unset(default: Option<String>) -> String {
+    default.map_or_else(|| "(not set)".to_owned(), |d| format!("(default: {d})"))
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -233,11 +283,11 @@ impl<'a> Renderer<'a, '_> {
     fn fields(&mut self, s: &'a Value, path: &str, value: Option<&Value>, top: bool) {
         for (key, prop, required) in properties(s) {
             let name = format!("{path}.{key}");
-            self.node(prop, &name, key, value.and_then(|v| v.get(key)), required && top);
+            self.node(prop, &name, &label_of(key), value.and_then(|v| v.get(key)), required && top);
         }
     }
 
-    fn node(&mut self, s: &'a Value, name: &str, key: &str, value: Option<&Value>, required: bool) {
+    fn node(&mut self, s: &'a Value, name: &str, label: &str, value: Option<&Value>, required: bool) {
         let node = Node::new(self.root, s);
         let id = id_of(name);
         let desc = node.get("description").and_then(Value::as_str).unwrap_or_default();
@@ -248,7 +298,7 @@ impl<'a> Renderer<'a, '_> {
             let _ = write!(helptext, " Default: <code>{}</code>.", esc(&scalar_text(d)));
         }
         let shape = node.shape(self.root);
-        if let Shape::Object | Shape::Items(_) = shape {
+        if let Shape::Object | Shape::Items(_) | Shape::Variants(_) = shape {
             let optional = if node.nullable {
                 " <span class=\"opt\">(optional: leave empty to omit)</span>"
             } else {
@@ -257,12 +307,36 @@ impl<'a> Renderer<'a, '_> {
             let _ = write!(
                 self.out,
                 r#"<fieldset id="{id}"><legend>{}{optional}</legend><p class="help">{helptext}</p>"#,
-                esc(&label(key))
+                esc(label)
             );
             self.error(name);
-            if let Shape::Items(item) = shape {
+            if let Shape::Variants(v) = &shape {
+                let current = value.and_then(|x| x.get(v.tag)).map(scalar_text).unwrap_or_default();
+                let tag_name = format!("{name}.{}", v.tag);
+                let tag_id = id_of(&tag_name);
+                let _ = write!(
+                    self.out,
+                    r#"<div class="field"><label for="{tag_id}">{}</label>"#,
+                    esc(&label_of(v.tag))
+                );
+                let mut opts = vec![(
+                    String::new(),
+                    unset(node.get("default").and_then(|d| d.get(v.tag)).map(scalar_text)),
+                )];
+                for (_, c, d) in &v.list {
+                    let c = scalar_text(c);
+                    opts.push((c.clone(), d.map_or_else(|| c.clone(), |d| format!("{c} — {d}"))));
+                }
+                self.select(&tag_id, &esc(&tag_name), "", &current, opts.into_iter());
+                self.error(&tag_name);
+                self.out.push_str("</div>");
+                for (k, p, used) in v.fields() {
+                    let l = format!("{} (for {})", label_of(k), used.join(", "));
+                    self.node(p, &format!("{name}.{k}"), &l, value.and_then(|x| x.get(k)), false);
+                }
+            } else if let Shape::Items(item) = shape {
                 let items = value.and_then(Value::as_array).cloned().unwrap_or_default();
-                let item_label = label(key.strip_suffix('s').unwrap_or(key));
+                let item_label = label.strip_suffix('s').unwrap_or(label);
                 for i in 0..=items.len() {
                     let blank = if i == items.len() {
                         " <span class=\"opt\">(new: leave empty to skip)</span>"
@@ -274,7 +348,7 @@ impl<'a> Renderer<'a, '_> {
                         self.out,
                         r#"<fieldset class="item" id="{}"><legend>{} {}{blank}</legend>"#,
                         id_of(&item_name),
-                        esc(&item_label),
+                        esc(item_label),
                         i + 1
                     );
                     self.error(&item_name);
@@ -296,8 +370,7 @@ impl<'a> Renderer<'a, '_> {
         }
         let req = if required { r#" required aria-required="true""# } else { "" };
         let star = if required { r#" <span class="req" aria-hidden="true">*</span>"# } else { "" };
-        let _ =
-            write!(self.out, r#"<div class="field"><label for="{id}">{}{star}</label>"#, esc(&label(key)));
+        let _ = write!(self.out, r#"<div class="field"><label for="{id}">{}{star}</label>"#, esc(label));
         let invalid = if self.errors.contains_key(name) { r#" aria-invalid="true""# } else { "" };
         let err_ref = if invalid.is_empty() { String::new() } else { format!(" {id}-err") };
         let aria = format!(r#" aria-describedby="{id}-help{err_ref}"{invalid}"#);
@@ -342,13 +415,20 @@ impl<'a> Renderer<'a, '_> {
                 );
             }
             Shape::Bool => {
-                let opts = [("", "(default)".to_owned()), ("true", "Yes".into()), ("false", "No".into())];
+                let opts = [
+                    (
+                        "",
+                        unset(default.map(|d| if d == &Value::Bool(true) { "yes" } else { "no" }.to_owned())),
+                    ),
+                    ("true", "Yes".into()),
+                    ("false", "No".into()),
+                ];
                 self.select(&id, &n, &aria, &current, opts.iter().map(|(v, l)| (v.to_string(), l.clone())));
             }
             Shape::Choice(choices) => {
                 let mut opts = Vec::new();
                 if !required {
-                    opts.push((String::new(), "(default)".to_owned()));
+                    opts.push((String::new(), unset(default.map(scalar_text))));
                 }
                 for (v, d) in &choices {
                     let v = scalar_text(v);
@@ -369,7 +449,7 @@ impl<'a> Renderer<'a, '_> {
                 );
                 helptext.push_str(" One per line.");
             }
-            Shape::Json | Shape::Object | Shape::Items(_) => {
+            Shape::Json | Shape::Object | Shape::Items(_) | Shape::Variants(_) => {
                 let text = value
                     .filter(|v| !v.is_null())
                     .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
@@ -445,6 +525,25 @@ impl<'a> Parser<'a, '_> {
         let raw = self.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         match node.shape(self.root) {
             Shape::Object => self.object(node.schema, name, prev),
+            Shape::Variants(v) => {
+                let chosen = self
+                    .fields
+                    .get(format!("{name}.{}", v.tag).as_str())
+                    .map(|t| t.trim())
+                    .filter(|t| !t.is_empty())?;
+                let Some((schema, tag_value, _)) = v.list.iter().find(|(_, c, _)| scalar_text(c) == chosen)
+                else {
+                    self.errors
+                        .insert(format!("{name}.{}", v.tag), format!("`{chosen}` is not one of the choices"));
+                    return None;
+                };
+                let mut m = match self.object(schema, name, prev) {
+                    Some(Value::Object(m)) => m,
+                    _ => Map::new(),
+                };
+                m.insert(v.tag.to_owned(), tag_value.clone());
+                Some(Value::Object(m))
+            }
             Shape::Items(item) => {
                 let item = Node::new(self.root, item).schema;
                 let prefix = format!("{name}.");
@@ -540,7 +639,12 @@ mod tests {
                 "command": {"type": ["array", "null"], "items": {"type": "string"}},
                 "auth": {"anyOf": [{"$ref": "#/$defs/Auth"}, {"type": "null"}]},
                 "pull": {"$ref": "#/$defs/Pull", "default": "missing"},
-                "tags": {"oneOf": [{"type": "object", "properties": {"policy": {"const": "any"}}}]}
+                "tags": {"oneOf": [
+                    {"type": "object", "properties": {"policy": {"const": "any"}}},
+                    {"type": "object", "properties": {"policy": {"const": "glob"}, "pattern": {"type": "string"}}},
+                    {"type": "object", "properties": {"policy": {"const": "exact"}, "tag": {"type": "string"}}}
+                ]},
+                "labels": {"type": "object"}
             },
             "required": ["image", "faces"]
         })
@@ -569,7 +673,10 @@ mod tests {
             "cfg.command",
             "cfg.auth.password",
             "cfg.pull",
-            "cfg.tags",
+            "cfg.tags.policy",
+            "cfg.tags.pattern",
+            "cfg.tags.tag",
+            "cfg.labels",
         ] {
             let id = id_of(name);
             assert!(html.contains(&format!(r#"name="{name}""#)), "{name} missing");
@@ -597,7 +704,10 @@ mod tests {
                 ("cfg.auth.username", ""),
                 ("cfg.auth.password", ""),
                 ("cfg.pull", "always"),
-                ("cfg.tags", r#"{"policy": "any"}"#),
+                ("cfg.tags.policy", "glob"),
+                ("cfg.tags.pattern", "v1.*"),
+                ("cfg.tags.tag", "ignored: not a glob field"),
+                ("cfg.labels", r#"{"team": "web"}"#),
             ],
             None,
         )
@@ -605,16 +715,20 @@ mod tests {
         assert_eq!(
             v,
             json!({"image": "registry/app", "faces": [{"host": "a.test", "port": 8080, "tls": true}],
-                   "command": ["serve", "--port"], "pull": "always", "tags": {"policy": "any"}})
+                   "command": ["serve", "--port"], "pull": "always", "tags": {"policy": "glob", "pattern": "v1.*"},
+                   "labels": {"team": "web"}})
         );
     }
 
     /// Unreadable numbers and JSON are field errors; an empty secret keeps the stored one.
     #[test]
     fn bad_fields_are_named_and_secrets_are_kept() {
-        let e = submit(&[("cfg.faces.0.port", "eighty"), ("cfg.tags", "{")], None).unwrap_err();
+        let e =
+            submit(&[("cfg.faces.0.port", "eighty"), ("cfg.labels", "{"), ("cfg.tags.policy", "nope")], None)
+                .unwrap_err();
         assert_eq!(e["cfg.faces.0.port"], "enter a whole number");
-        assert!(e["cfg.tags"].starts_with("not valid JSON"));
+        assert!(e["cfg.labels"].starts_with("not valid JSON"));
+        assert!(e["cfg.tags.policy"].contains("not one of the choices"));
         let prev = json!({"auth": {"username": "u", "password": REDACTED}});
         let v =
             submit(&[("cfg.image", "x"), ("cfg.auth.username", "u"), ("cfg.auth.password", "")], Some(&prev))
