@@ -450,10 +450,12 @@ impl<'a> Renderer<'a, '_> {
                 helptext.push_str(" One per line.");
             }
             Shape::Json | Shape::Object | Shape::Items(_) | Shape::Variants(_) => {
-                let text = value
-                    .filter(|v| !v.is_null())
-                    .map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
-                    .unwrap_or_default();
+                let text = match value {
+                    // Text that was not JSON, shown again as typed.
+                    Some(Value::String(typed)) if self.errors.contains_key(name) => typed.clone(),
+                    Some(v) if !v.is_null() => serde_json::to_string_pretty(v).unwrap_or_default(),
+                    _ => String::new(),
+                };
                 let _ = write!(
                     self.out,
                     r#"<textarea id="{id}" name="{n}" rows="4" spellcheck="false" class="mono"{aria}>{}</textarea>"#,
@@ -489,17 +491,19 @@ pub fn fields(pairs: &[(String, String)]) -> BTreeMap<&str, &str> {
     pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-/// The config the submitted `fields` under `ns` describe, or the fields that could not be read.
-/// `previous` (the redacted stored config) lets an empty secret field keep its stored value.
+/// The config the submitted `fields` under `ns` describe. `Err` names the fields that could not
+/// be read, with the config as far as it was read (an unreadable field keeps its text, so the
+/// form shown again loses nothing). `previous` (the redacted stored config) lets an empty secret
+/// field keep its stored value.
 pub fn parse(
     schema: &Value,
     ns: &str,
     fields: &BTreeMap<&str, &str>,
     previous: Option<&Value>,
-) -> Result<Value, Errors> {
+) -> Result<Value, (Value, Errors)> {
     let mut p = Parser { root: schema, fields, errors: Errors::new() };
     let v = p.object(schema, ns, previous).unwrap_or_else(|| Value::Object(Map::new()));
-    if p.errors.is_empty() { Ok(v) } else { Err(p.errors) }
+    if p.errors.is_empty() { Ok(v) } else { Err((v, p.errors)) }
 }
 
 struct Parser<'a, 'f> {
@@ -593,7 +597,7 @@ impl<'a> Parser<'a, '_> {
                 Ok(v) => Some(v),
                 Err(e) => {
                     self.errors.insert(name.to_owned(), format!("not valid JSON: {e}"));
-                    None
+                    raw.map(Into::into)
                 }
             },
         }
@@ -609,7 +613,7 @@ impl<'a> Parser<'a, '_> {
             let what = if whole { "a whole number" } else { "a number" };
             self.errors.insert(name.to_owned(), format!("enter {what}"));
         }
-        parsed
+        parsed.or_else(|| Some(v.into()))
     }
 }
 
@@ -653,7 +657,7 @@ mod tests {
     fn submit(pairs: &[(&str, &str)], prev: Option<&Value>) -> Result<Value, Errors> {
         let owned: Vec<(String, String)> =
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        parse(&schema(), "cfg", &fields(&owned), prev)
+        parse(&schema(), "cfg", &fields(&owned), prev).map_err(|(_, e)| e)
     }
 
     /// U1: every property gets a labelled input named by its path; items get one blank row.
@@ -734,6 +738,25 @@ mod tests {
             submit(&[("cfg.image", "x"), ("cfg.auth.username", "u"), ("cfg.auth.password", "")], Some(&prev))
                 .unwrap();
         assert_eq!(v["auth"]["password"], REDACTED);
+    }
+
+    /// Bad input loses nothing: the form shown again holds what was typed, beside its error.
+    #[test]
+    fn a_form_shown_again_keeps_what_was_typed() {
+        let owned: Vec<(String, String)> = [
+            ("cfg.image", "app"),
+            ("cfg.faces.0.host", "a.test"),
+            ("cfg.faces.0.port", "eighty"),
+            ("cfg.labels", "{oops"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let (partial, errors) = parse(&schema(), "cfg", &fields(&owned), None).unwrap_err();
+        let html = render(&schema(), "cfg", Some(&partial), &errors);
+        assert!(html.contains(r#"value="app""#) && html.contains(r#"value="a.test""#));
+        assert!(html.contains(r#"value="eighty""#) && html.contains(">{oops</textarea>"));
+        assert!(html.contains(r#"aria-invalid="true""#) && html.contains("enter a whole number"));
     }
 
     #[test]

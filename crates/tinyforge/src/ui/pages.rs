@@ -81,6 +81,8 @@ struct WorkloadForm {
     name: String,
     form_html: String,
     raw_json: String,
+    /// Whether the JSON editor starts open (it was the one used).
+    raw_open: bool,
     /// (field id, field name, message), for the summary at the top.
     errors: Vec<(String, String, String)>,
     name_error: Option<String>,
@@ -125,6 +127,7 @@ impl WorkloadForm {
             name: name.to_owned(),
             form_html: form::render(&info.schema, "cfg", config, errors),
             raw_json: serde_json::to_string_pretty(config.unwrap_or(&info.sample)).unwrap_or_default(),
+            raw_open: false,
             errors: summary(errors),
             name_error: errors.get("name").cloned(),
             editing: id.is_some(),
@@ -153,12 +156,16 @@ fn submitted_config(
     pairs: &[(String, String)],
     previous: Option<&Value>,
 ) -> Result<Value, (Option<Value>, Errors)> {
-    if field(pairs, "_mode") == "json" {
+    if json_mode(pairs) {
         return serde_json::from_str(field(pairs, "raw_json"))
             .map_err(|e| (None, Errors::from([("raw_json".to_owned(), format!("not valid JSON: {e}"))])));
     }
     let fields = form::fields(pairs);
-    form::parse(&info.schema, "cfg", &fields, previous).map_err(|e| (None, e))
+    form::parse(&info.schema, "cfg", &fields, previous).map_err(|(v, e)| (Some(v), e))
+}
+
+fn json_mode(pairs: &[(String, String)]) -> bool {
+    field(pairs, "_mode") == "json"
 }
 
 fn api_errors(e: ApiError) -> Result<Errors, UiError> {
@@ -188,17 +195,16 @@ async fn save_workload(
     let info = kind_info(&st, &kind)?;
     let name = field(&pairs, "name").to_owned();
     let again = |config: Option<&Value>, errors: &Errors| {
-        html_status(
-            StatusCode::BAD_REQUEST,
-            &WorkloadForm::new(&s, &info, id.as_deref(), &name, config, errors),
-        )
+        let mut page = WorkloadForm::new(&s, &info, id.as_deref(), &name, config, errors);
+        if json_mode(&pairs) {
+            page.raw_json = field(&pairs, "raw_json").to_owned();
+            page.raw_open = true;
+        }
+        html_status(StatusCode::BAD_REQUEST, &page)
     };
     let config = match submitted_config(&info, &pairs, previous.as_ref()) {
         Ok(c) => c,
-        Err((_, errors)) => {
-            let partial = form::parse(&info.schema, "cfg", &form::fields(&pairs), None).ok();
-            return again(partial.as_ref(), &errors);
-        }
+        Err((partial, errors)) => return again(partial.as_ref(), &errors),
     };
     if !field(&pairs, "_add").is_empty() {
         // "Add another": show the form again with one more blank row; nothing is saved.
@@ -464,7 +470,7 @@ pub async fn bind(
     let ns = format!("bc-{trigger_id}");
     let config = match form::parse(&schema, &ns, &form::fields(&pairs), None) {
         Ok(c) => c,
-        Err(errors) => {
+        Err((_, errors)) => {
             return refused(
                 &st,
                 &s,

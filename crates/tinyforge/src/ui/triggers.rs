@@ -114,8 +114,9 @@ pub async fn create(
     let fields = form::fields(&pairs);
     let config = match form::parse(&info.schema, "cfg", &fields, None) {
         Ok(c) => c,
-        Err(errors) => {
-            return html_status(StatusCode::BAD_REQUEST, &NewPage::new(&s, &info, &name, None, &errors));
+        Err((partial, errors)) => {
+            let page = NewPage::new(&s, &info, &name, Some(&partial), &errors);
+            return html_status(StatusCode::BAD_REQUEST, &page);
         }
     };
     if !field(&pairs, "_add").is_empty() {
