@@ -283,8 +283,47 @@ fn image_info(i: bollard::models::ImageInspect, reference: &str) -> ImageInfo {
         Some(p) if !repo[p..].contains('/') => &repo[..p],
         _ => repo,
     };
+    // Only a digest of the same repository names this version: the image may also carry digests
+    // of other names it was pushed under, which say nothing about this workload.
+    let repo = docker_hub_short(repo);
     let digests = i.repo_digests.unwrap_or_default();
     let repo_digest =
-        digests.iter().find(|d| d.starts_with(&format!("{repo}@"))).or(digests.first()).cloned();
+        digests.iter().find(|d| d.split_once('@').is_some_and(|(r, _)| docker_hub_short(r) == repo)).cloned();
     ImageInfo { id: i.id.unwrap_or_default(), repo_digest }
+}
+
+/// Docker Hub names as Docker shows them: `docker.io/library/nginx` → `nginx`.
+fn docker_hub_short(repo: &str) -> &str {
+    let r = repo.strip_prefix("docker.io/").or_else(|| repo.strip_prefix("index.docker.io/")).unwrap_or(repo);
+    r.strip_prefix("library/").unwrap_or(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_info;
+
+    fn inspect(digests: &[&str]) -> bollard::models::ImageInspect {
+        bollard::models::ImageInspect {
+            id: Some("sha256:id".into()),
+            repo_digests: Some(digests.iter().map(|d| d.to_string()).collect()),
+            ..Default::default()
+        }
+    }
+
+    /// A version names the workload's repository: digests of other names the image was pushed
+    /// under are not this workload's version.
+    #[test]
+    fn the_version_is_a_digest_of_the_same_repository_only() {
+        let digest = |d: &[&str], r: &str| image_info(inspect(d), r).repo_digest;
+        let both = ["other/app@sha256:a", "ghcr.io/acme/web@sha256:b"];
+        assert_eq!(digest(&both, "ghcr.io/acme/web:1.4").as_deref(), Some("ghcr.io/acme/web@sha256:b"));
+        assert_eq!(digest(&["127.0.0.1:5000/priv/app@sha256:a"], "sha256:id"), None);
+        assert_eq!(digest(&["127.0.0.1:5000/priv/app@sha256:a"], "tf-test/app:v1"), None);
+        assert_eq!(
+            digest(&["nginx@sha256:c"], "docker.io/library/nginx:1.27").as_deref(),
+            Some("nginx@sha256:c")
+        );
+        let local = ["127.0.0.1:5000/a@sha256:d"];
+        assert_eq!(digest(&local, "127.0.0.1:5000/a:v1").as_deref(), Some("127.0.0.1:5000/a@sha256:d"));
+    }
 }

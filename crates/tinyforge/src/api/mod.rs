@@ -62,7 +62,7 @@ async fn require_token(
         // also carry the session's CSRF token.
         _ => match crate::ui::session_of(&st, req.headers())? {
             Some(s) if req.method().is_safe() || csrf_header_matches(req.headers(), &s.csrf) => {
-                Some("admin (web)".to_owned())
+                Some(crate::ui::WEB_ACTOR.to_owned())
             }
             _ => None,
         },

@@ -5,9 +5,11 @@
 //! Pages call the same handlers as the JSON API, so validation and errors are the API's.
 
 mod auth;
+mod dashboard;
 pub mod form;
-mod pages;
 mod triggers;
+mod workload;
+mod workload_form;
 
 use askama::Template;
 use axum::Router;
@@ -22,33 +24,35 @@ use tinyforge_store::StoreError;
 use crate::api::{ApiError, AppState};
 
 pub const SESSION_COOKIE: &str = "tf_session";
+/// Who acts from the web UI, as history and the API see it.
+pub const WEB_ACTOR: &str = "admin (web)";
 /// Sessions last this long.
 const SESSION_HOURS: i64 = 12;
 
 /// Every page and form.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(pages::dashboard))
+        .route("/", get(dashboard::dashboard))
         .route("/setup", get(auth::setup_page).post(auth::setup))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/tokens", get(auth::tokens).post(auth::create_token))
         .route("/tokens/{id}/revoke", post(auth::revoke_token))
-        .route("/workloads/new", get(pages::new_workload).post(pages::create_workload))
-        .route("/workloads/{id}", get(pages::workload))
-        .route("/workloads/{id}/edit", get(pages::edit_workload).post(pages::update_workload))
-        .route("/workloads/{id}/env", post(pages::update_env))
-        .route("/workloads/{id}/deploy", post(pages::deploy))
-        .route("/workloads/{id}/rollback", post(pages::rollback))
-        .route("/workloads/{id}/delete", post(pages::delete_workload))
-        .route("/workloads/{id}/bind", post(pages::bind))
-        .route("/bindings/{id}/unbind", post(pages::unbind))
+        .route("/workloads/new", get(workload_form::new_workload).post(workload_form::create_workload))
+        .route("/workloads/{id}", get(workload::workload))
+        .route("/workloads/{id}/edit", get(workload_form::edit_workload).post(workload_form::update_workload))
+        .route("/workloads/{id}/env", post(workload::update_env))
+        .route("/workloads/{id}/deploy", post(workload::deploy))
+        .route("/workloads/{id}/rollback", post(workload::rollback))
+        .route("/workloads/{id}/delete", post(workload::delete_workload))
+        .route("/workloads/{id}/bind", post(workload::bind))
+        .route("/bindings/{id}/unbind", post(workload::unbind))
         .route("/triggers", get(triggers::list))
         .route("/triggers/new", get(triggers::new_page).post(triggers::create))
         .route("/triggers/{id}", get(triggers::detail))
         .route("/triggers/{id}/delete", post(triggers::delete))
         .route("/triggers/{id}/deliveries/{delivery}/replay", post(triggers::replay))
-        .route("/events", get(pages::events))
+        .route("/events", get(dashboard::events))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .layer(axum::middleware::map_response(hardened))

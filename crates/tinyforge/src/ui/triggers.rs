@@ -63,18 +63,13 @@ fn kind_info(st: &AppState, kind: &str) -> Result<KindInfo, UiError> {
 
 impl NewPage {
     fn new(s: &Session, info: &KindInfo, name: &str, config: Option<&Value>, errors: &Errors) -> Self {
-        let mut summary: Vec<_> = errors
-            .iter()
-            .map(|(k, m)| (format!("f-{}", k.replace('.', "-")), k.clone(), m.clone()))
-            .collect();
-        summary.sort();
         NewPage {
             chrome: Chrome::new(s, format!("New {} trigger", info.kind), "triggers"),
             kind: info.kind.to_owned(),
             kind_help: esc(info.schema.get("description").and_then(Value::as_str).unwrap_or_default()),
             name: name.to_owned(),
             form_html: form::render(&info.schema, "cfg", config, errors),
-            errors: summary,
+            errors: form::summary(errors),
             name_error: errors.get("name").cloned(),
         }
     }
