@@ -64,6 +64,10 @@ async fn a_two_service_stack_is_served_and_redeployed() {
     let backend =
         backend.iter().find(|c| c.labels.get("com.docker.compose.project") == Some(&project)).unwrap();
     assert!(std::process::Command::new("docker").args(["kill", &backend.id]).status().unwrap().success());
+    // `docker kill` returns once the signal is sent; reconcile after the container has died.
+    assert!(
+        std::process::Command::new("docker").args(["wait", &backend.id]).output().unwrap().status.success()
+    );
     let rep = h.control.reconcile_workload(&w.id).await.unwrap();
     assert!(rep.repaired.iter().any(|r| r.contains("compose up")), "{rep:?}");
     assert_eq!(h.get(&api).await.unwrap(), (200, "v2".into()));

@@ -91,6 +91,9 @@ async fn blue_green_lifecycle_on_the_real_engine() {
     let c = h.engine.list("tinyforge.workload", Some(&w.id)).await.unwrap().remove(0);
     let killed = std::process::Command::new("docker").args(["kill", &c.id]).output().unwrap();
     assert!(killed.status.success());
+    // `docker kill` returns once the signal is sent; wait until the container has died.
+    let waited = std::process::Command::new("docker").args(["wait", &c.id]).output().unwrap();
+    assert!(waited.status.success());
     assert_ne!(h.get(&host).await.map(|r| r.0), Ok(200), "the kill took the app down");
     // Face health sees it (before any reconcile).
     h.control.health_round().await;

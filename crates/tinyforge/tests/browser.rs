@@ -275,6 +275,17 @@ async fn first_run_to_live_deploy_in_a_browser() {
     assert!(text(&c, "#workloads").await.contains("serving"));
     shot(&c, "07b-dashboard").await;
 
+    // Readable on a phone: nothing wider than the screen but the tables' own scroll boxes.
+    c.set_window_size(390, 844).await.unwrap();
+    for (page, name) in [("/", "07c-phone-dashboard"), (wl_path.as_str(), "07d-phone-workload")] {
+        c.goto(&format!("{base}{page}")).await.unwrap();
+        let fits =
+            c.execute("return document.documentElement.scrollWidth <= window.innerWidth", vec![]).await;
+        assert_eq!(fits.unwrap(), json!(true), "{page} is wider than a phone");
+        shot(&c, name).await;
+    }
+    c.set_window_size(1280, 1100).await.unwrap();
+
     // The live events page lists the deploy.
     c.goto(&format!("{base}/events")).await.unwrap();
     let events = text(&c, "#events").await;
