@@ -333,6 +333,19 @@ async fn first_run_to_live_deploy_in_a_browser() {
     let after =
         srv.call("GET", &format!("/api/workloads/{wl_id}/deployments"), None).1.as_array().unwrap().len();
     assert_eq!(before, after, "the forged form deployed nothing");
+
+    // A delivery to the manual trigger's URL shows on its page with a verdict, and can be replayed.
+    let hook = url.trim_start_matches(&base);
+    let (status, _) = http(srv.api, "POST", hook, "api", None, Some(&json!({"event": "manual"})));
+    assert!(status < 500, "{status}");
+    c.goto(&format!("{base}/triggers")).await.unwrap();
+    assert!(text(&c, "#triggers").await.contains("ui-manual"));
+    shot(&c, "10b-triggers").await;
+    click(&c, "#triggers a[href^='/triggers/']").await;
+    assert_eq!(text(&c, "#deliveries tbody tr:first-child .badge").await, "accepted");
+    shot(&c, "10c-trigger-deliveries").await;
+    click(&c, "#deliveries form[action$='/replay'] button").await;
+    find(&c, "#deliveries-h").await;
     c.close().await.unwrap();
 
     // JavaScript off: edit the config, deploy, roll back, all with plain forms.
