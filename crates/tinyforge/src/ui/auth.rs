@@ -16,7 +16,9 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tinyforge_store::{TokenRow, new_secret};
 
-use super::{Chrome, Session, UiError, When, cookie, field, html, html_status, see, set_cookie, signed_in};
+use super::{
+    Chrome, Posted, Session, UiError, When, cookie, field, html, html_status, see, set_cookie, signed_in,
+};
 use crate::api::AppState;
 
 /// The pre-session CSRF cookie of the sign-in and setup forms.
@@ -149,11 +151,9 @@ pub async fn login(
 
 pub async fn logout(
     State(st): State<AppState>,
-    s: Session,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, .. }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     st.control.store().delete_session(&s.token)?;
     let mut resp = see("/login")?;
     resp.headers_mut().insert(header::SET_COOKIE, set_cookie(&headers, super::SESSION_COOKIE, "gone", 0));
@@ -176,10 +176,8 @@ pub async fn tokens(State(st): State<AppState>, s: Session) -> Result<Response, 
 
 pub async fn create_token(
     State(st): State<AppState>,
-    s: Session,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, pairs }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     let name = field(&pairs, "name");
     let chrome = Chrome::new(&s, "API tokens", "tokens");
     if name.is_empty() || name.len() > 64 {
@@ -197,11 +195,9 @@ pub async fn create_token(
 
 pub async fn revoke_token(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    _: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     st.control.store().delete_token(&id)?;
     see("/tokens")
 }

@@ -12,8 +12,9 @@ mod workload;
 mod workload_form;
 
 use askama::Template;
+use axum::Form;
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -133,6 +134,26 @@ impl Session {
                 "the form's security token is missing or stale; reload the page and try again".into(),
             ))
         }
+    }
+}
+
+/// A form posted by the signed-in admin, its CSRF token checked: every state-changing page
+/// handler takes one, so none can forget the check.
+pub struct Posted {
+    pub s: Session,
+    pub pairs: Vec<(String, String)>,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = UiError;
+    async fn from_request(req: Request, st: &AppState) -> Result<Self, UiError> {
+        let (mut parts, body) = req.into_parts();
+        let s = Session::from_request_parts(&mut parts, st).await?;
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), st)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_form", e.body_text()))?;
+        s.check(&pairs)?;
+        Ok(Posted { s, pairs })
     }
 }
 

@@ -2,7 +2,6 @@
 //! once), detail with the bound workloads and recent deliveries (verdicts, replay).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -12,7 +11,7 @@ use tinyforge_plugin::KindInfo;
 use tinyforge_store::{BindingRow, DeliveryRow, TriggerRow, WorkloadRow};
 
 use super::form::{self, Errors, esc};
-use super::{Chrome, Session, UiError, When, field, html, html_status, see};
+use super::{Chrome, Posted, Session, UiError, When, field, html, html_status, see};
 use crate::api::triggers::{CreatedTrigger, TriggerIn};
 use crate::api::{ApiError, ApiJson, AppState};
 
@@ -99,11 +98,9 @@ struct CreatedPage {
 
 pub async fn create(
     State(st): State<AppState>,
-    s: Session,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, pairs }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     let info = kind_info(&st, field(&pairs, "kind"))?;
     let name = field(&pairs, "name").to_owned();
     let fields = form::fields(&pairs);
@@ -172,22 +169,18 @@ pub async fn detail(
 
 pub async fn delete(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    _: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     st.control.store().delete_trigger(&id)?;
     see("/triggers")
 }
 
 pub async fn replay(
     State(st): State<AppState>,
-    s: Session,
     Path((id, delivery)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    _: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     let q = Query(crate::api::deploys::WaitQuery { wait: false });
     crate::api::webhook::replay(State(st.clone()), Path((id.clone(), delivery)), q).await?;
     see(format!("/triggers/{id}#deliveries"))

@@ -2,7 +2,6 @@
 //! bindings (with a binding-config form), env with secret values masked, delete.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use futures_util::StreamExt;
@@ -12,7 +11,7 @@ use tinyforge_store::{BindingRow, DeploymentRow, TriggerRow};
 
 use super::dashboard::{FaceLink, Shown, face_links};
 use super::form::{self, Errors};
-use super::{Chrome, Session, UiError, WEB_ACTOR, When, field, html, html_status, see};
+use super::{Chrome, Posted, Session, UiError, WEB_ACTOR, When, field, html, html_status, see};
 use crate::api::workloads::{WorkloadIn, WorkloadView};
 use crate::api::{ApiError, ApiJson, AppState};
 
@@ -135,11 +134,9 @@ async fn refused(
 
 pub async fn deploy(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, pairs }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     let reference = Some(field(&pairs, "reference").to_owned()).filter(|r| !r.is_empty());
     match st.control.deploy_manually(&id, WEB_ACTOR, reference).await {
         Ok(_) => see(format!("/workloads/{id}#history")),
@@ -149,11 +146,9 @@ pub async fn deploy(
 
 pub async fn rollback(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, pairs }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     st.control.store().workload(&id)?;
     let to = Some(field(&pairs, "deployment_id")).filter(|d| !d.is_empty());
     match st.control.rollback(&id, to, WEB_ACTOR) {
@@ -164,11 +159,9 @@ pub async fn rollback(
 
 pub async fn delete_workload(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, .. }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     match crate::api::workloads::delete(State(st.clone()), Path(id.clone())).await {
         Ok(_) => see("/"),
         Err(e) => refused(&st, &s, &id, e, &Errors::new()).await,
@@ -177,11 +170,9 @@ pub async fn delete_workload(
 
 pub async fn update_env(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, pairs }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     let view = crate::api::workloads::view(&st, st.control.store().workload(&id)?)?;
     let mut env = Vec::new();
     for i in 0.. {
@@ -215,11 +206,9 @@ pub async fn update_env(
 
 pub async fn bind(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Posted { s, pairs }: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     let trigger_id = field(&pairs, "trigger_id").to_owned();
     let trigger = st.control.store().trigger(&trigger_id)?;
     let schema = st
@@ -263,11 +252,9 @@ pub async fn bind(
 
 pub async fn unbind(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    _: Posted,
 ) -> Result<Response, UiError> {
-    s.check(&pairs)?;
     let b = st.control.store().binding(&id)?;
     st.control.store().delete_binding(&id)?;
     see(format!("/workloads/{}#bindings", b.workload_id))

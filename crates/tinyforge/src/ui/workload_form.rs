@@ -2,7 +2,6 @@
 //! errors from the API shown at their field, and nothing typed is lost.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -11,7 +10,7 @@ use serde_json::Value;
 use tinyforge_plugin::KindInfo;
 
 use super::form::{self, Errors, esc};
-use super::{Chrome, Session, UiError, field, html, html_status, see};
+use super::{Chrome, Posted, Session, UiError, field, html, html_status, see};
 use crate::api::workloads::WorkloadIn;
 use crate::api::{ApiError, ApiJson, AppState};
 
@@ -115,13 +114,8 @@ fn api_errors(e: ApiError) -> Result<Errors, UiError> {
 }
 
 /// Shared by create and update: parse, hand to the API handler, show errors at their fields.
-async fn save_workload(
-    st: AppState,
-    s: Session,
-    id: Option<String>,
-    pairs: Vec<(String, String)>,
-) -> Result<Response, UiError> {
-    s.check(&pairs)?;
+async fn save_workload(st: AppState, id: Option<String>, posted: Posted) -> Result<Response, UiError> {
+    let Posted { s, pairs } = posted;
     let (kind, previous) = match &id {
         Some(id) => {
             let row = st.control.store().workload(id)?;
@@ -166,12 +160,8 @@ async fn save_workload(
     }
 }
 
-pub async fn create_workload(
-    State(st): State<AppState>,
-    s: Session,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    save_workload(st, s, None, pairs).await
+pub async fn create_workload(State(st): State<AppState>, posted: Posted) -> Result<Response, UiError> {
+    save_workload(st, None, posted).await
 }
 
 pub async fn edit_workload(
@@ -186,9 +176,8 @@ pub async fn edit_workload(
 
 pub async fn update_workload(
     State(st): State<AppState>,
-    s: Session,
     Path(id): Path<String>,
-    Form(pairs): Form<Vec<(String, String)>>,
+    posted: Posted,
 ) -> Result<Response, UiError> {
-    save_workload(st, s, Some(id), pairs).await
+    save_workload(st, Some(id), posted).await
 }
