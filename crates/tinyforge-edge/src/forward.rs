@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::Limited;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -18,7 +19,9 @@ use crate::body::{EdgeBody, Tracked, full};
 use crate::table::{InflightGuard, Upstream};
 
 /// The pooled keep-alive client to upstreams.
-pub type Client = hyper_util::client::legacy::Client<HttpConnector, Incoming>;
+/// Request bodies go upstream through a byte limit, so a chunked upload without a
+/// `Content-Length` is cut off at `max_body_bytes` too.
+pub type Client = hyper_util::client::legacy::Client<HttpConnector, Limited<Incoming>>;
 
 thread_local! {
     /// One pooled client per thread: a connection is driven on the thread that opened it, so a
@@ -218,10 +221,15 @@ pub async fn handle(
 
     let sent = tokio::time::timeout(
         inner.config.upstream_timeout,
-        CLIENT.with(|c| c.request(Request::from_parts(parts, body))),
+        CLIENT.with(|c| {
+            c.request(Request::from_parts(parts, Limited::new(body, inner.config.max_body_bytes as usize)))
+        }),
     );
     let mut resp = match sent.await {
         Ok(Ok(r)) => r,
+        Ok(Err(e)) if over_limit(&e) => {
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, "413 Payload Too Large\n");
+        }
         Ok(Err(e)) => {
             tracing::warn!(upstream = %upstream.addr, error = %e, "upstream failed");
             return plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway: the app did not answer.\n");
@@ -247,6 +255,18 @@ pub async fn handle(
     let (mut parts, body) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Response::from_parts(parts, Tracked::boxed(body, slot))
+}
+
+/// Whether a request failed because its body passed the limit.
+fn over_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 #[cfg(test)]
