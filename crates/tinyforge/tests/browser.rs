@@ -164,6 +164,43 @@ async fn reload_until(c: &Client, status: &str) {
     }
 }
 
+/// A notification receiver on loopback: answers 200 to every POST, counts them.
+fn receiver() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then as many body bytes as it declares.
+            while let Ok(n) = s.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_lowercase();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+            }
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, count)
+}
+
 fn get_app(srv: &Server, host: &str) -> String {
     http(srv.edge, "GET", "/", host, None, None).1.trim().to_owned()
 }
@@ -300,6 +337,15 @@ async fn first_run_to_live_deploy_in_a_browser() {
     assert_eq!(http(srv.api, "GET", "/api/workloads", "api", Some(token.trim()), None).0, 200);
     shot(&c, "09-tokens").await;
 
+    // A signed notification endpoint for deploy events, added in the UI.
+    let (hook_url, received) = receiver();
+    c.goto(&format!("{base}/notifications")).await.unwrap();
+    fill(&c, "#n-url", &hook_url).await;
+    fill(&c, "#n-kinds", "deploy.").await;
+    fill(&c, "#n-secret", "a-receiver-secret-0123").await;
+    click(&c, "form[action='/notifications'] button[type=submit]").await;
+    assert!(text(&c, "#endpoints").await.contains("every workload"));
+
     // The other kinds' generated forms.
     for (page, name) in [
         ("/workloads/new?kind=compose", "09b-compose-form"),
@@ -370,6 +416,19 @@ async fn first_run_to_live_deploy_in_a_browser() {
     reload_until(&c, "succeeded").await;
     assert_eq!(get_app(&srv, app_host), "ui-v1", "rolled back to v1");
     shot(&c, "13-nojs-rolled-back").await;
+
+    // The deploys were announced to the endpoint, and its page shows the deliveries.
+    let t = Instant::now();
+    loop {
+        c.goto(&format!("{base}/notifications")).await.unwrap();
+        if text(&c, "#endpoints").await.contains("delivered") {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no delivery shown");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(received.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    shot(&c, "14-nojs-notifications").await;
     c.close().await.unwrap();
 
     let _ = srv.call("DELETE", &format!("/api/workloads/{wl_id}"), None);

@@ -4,7 +4,7 @@
 pub(crate) mod deploys;
 mod error;
 mod events;
-mod notifications;
+pub(crate) mod notifications;
 pub(crate) mod triggers;
 pub(crate) mod webhook;
 pub(crate) mod workloads;

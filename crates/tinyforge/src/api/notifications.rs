@@ -14,19 +14,19 @@ use super::{ApiError, ApiJson, AppState};
 #[serde(deny_unknown_fields)]
 pub struct EndpointIn {
     /// `http(s)://…` receiving the POSTs.
-    url: String,
+    pub(crate) url: String,
     /// Only this workload's events (default: every workload).
     #[serde(default)]
-    workload_id: Option<String>,
+    pub(crate) workload_id: Option<String>,
     /// The endpoint's own signing secret (default: the global one).
     #[serde(default)]
-    secret: Option<String>,
+    pub(crate) secret: Option<String>,
     /// `json` (default) or `chat` (Slack/Discord-compatible `{text, content}`).
     #[serde(default = "json_format")]
-    format: String,
+    pub(crate) format: String,
     /// Kind prefixes to deliver, e.g. `["deploy."]` (default: every kind).
     #[serde(default)]
-    kinds: Vec<String>,
+    pub(crate) kinds: Vec<String>,
 }
 
 fn json_format() -> String {
@@ -84,7 +84,7 @@ pub async fn deliveries(
 #[serde(deny_unknown_fields)]
 pub struct SecretIn {
     /// The global signing secret; `null` removes it.
-    secret: Option<String>,
+    pub(crate) secret: Option<String>,
 }
 
 #[utoipa::path(put, path = "/notifications/secret", tag = "notifications", request_body = SecretIn, responses((status = 204, description = "Set (or removed with `null`)"), (status = 400, description = "Too short", body = ErrorBody)))]

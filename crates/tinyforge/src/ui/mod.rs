@@ -7,6 +7,7 @@
 mod auth;
 mod dashboard;
 pub mod form;
+mod notifications;
 mod triggers;
 mod workload;
 mod workload_form;
@@ -54,6 +55,9 @@ pub fn router() -> Router<AppState> {
         .route("/triggers/{id}/delete", post(triggers::delete))
         .route("/triggers/{id}/deliveries/{delivery}/replay", post(triggers::replay))
         .route("/events", get(dashboard::events))
+        .route("/notifications", get(notifications::list).post(notifications::create))
+        .route("/notifications/secret", post(notifications::set_secret))
+        .route("/notifications/{id}/delete", post(notifications::delete))
         .route("/assets/app.css", get(css))
         .route("/assets/app.js", get(js))
         .layer(axum::middleware::map_response(hardened))
