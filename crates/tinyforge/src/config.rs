@@ -65,6 +65,10 @@ pub struct ServeArgs {
     /// Largest webhook body accepted, in bytes (larger: 413).
     #[arg(long, env = "TINYFORGE_WEBHOOK_MAX_BODY")]
     pub webhook_max_body: Option<usize>,
+    /// Also serve the web UI and API through the edge at this host, over HTTPS with an automatic
+    /// certificate (HTTP redirects to it), e.g. `deploy.example.com`.
+    #[arg(long, env = "TINYFORGE_UI_HOST")]
+    pub ui_host: Option<String>,
     /// Optional TOML file with the same keys (snake_case).
     #[arg(long, env = "TINYFORGE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -92,6 +96,7 @@ struct FileConfig {
     reconcile_interval: Option<u64>,
     max_parallel_deploys: Option<usize>,
     webhook_max_body: Option<usize>,
+    ui_host: Option<String>,
 }
 
 /// Which DNS provider, with its non-secret settings (secrets come from the environment only).
@@ -121,6 +126,7 @@ pub struct Settings {
     pub reconcile_interval: u64,
     pub max_parallel_deploys: usize,
     pub webhook_max_body: usize,
+    pub ui_host: Option<String>,
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -181,6 +187,7 @@ impl ServeArgs {
             reconcile_interval: self.reconcile_interval.or(file.reconcile_interval).unwrap_or(300).max(1),
             max_parallel_deploys: self.max_parallel_deploys.or(file.max_parallel_deploys).unwrap_or(4).max(1),
             webhook_max_body: self.webhook_max_body.or(file.webhook_max_body).unwrap_or(5 << 20),
+            ui_host: self.ui_host.or(file.ui_host).map(|h| h.to_ascii_lowercase()),
         })
     }
 }

@@ -11,6 +11,7 @@ use tinyforge_edge::acme::{Acme, AcmeConfig};
 use tinyforge_edge::tls::CertStore;
 use tinyforge_edge::{Edge, EdgeConfig, serve_per_core};
 use tinyforge_engine::DockerEngine;
+use tinyforge_plugin::ports::{Backend, RouteTarget};
 use tinyforge_plugin::{Deps, Registry, RegistryBuilder};
 use tinyforge_store::{Sealer, Store, write_private};
 use tokio_util::sync::CancellationToken;
@@ -120,6 +121,16 @@ pub async fn run(s: Settings) -> anyhow::Result<()> {
     tracing::info!(docker = %dv, api = %api, "docker engine connected");
 
     let edge = Edge::new(EdgeConfig { https_port: Some(s.https.port()), ..EdgeConfig::default() });
+    if let Some(host) = &s.ui_host {
+        // The UI and API through the edge, over TLS: the certificate keeper sees a TLS face.
+        let ui = RouteTarget {
+            host: host.clone(),
+            path_prefix: None,
+            backend: Backend::Upstream(s.listen),
+            tls: true,
+        };
+        drop(edge.switch_now("tinyforge:ui", vec![ui], Duration::ZERO));
+    }
     let certs = Arc::new(CertStore::open(&s.data_dir.join("certs"))?);
     let events = Arc::new(EventBus::new(store.clone(), 50_000));
     let deps = Deps {

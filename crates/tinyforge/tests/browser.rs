@@ -14,6 +14,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
+/// Where the edge serves the UI over TLS (`--ui-host`).
+const UI_HOST: &str = "ui.test";
 
 /// chromedriver on a free port, killed on drop.
 struct Driver {
@@ -52,7 +54,9 @@ impl Driver {
             "--disable-dev-shm-usage".into(),
             "--window-size=1280,1100".into(),
             format!("--user-data-dir={}", profile.display()),
-            format!("--host-resolver-rules=MAP {app_host} 127.0.0.1"),
+            format!("--host-resolver-rules=MAP {app_host} 127.0.0.1, MAP {UI_HOST} 127.0.0.1"),
+            // The edge answers a TLS host it has no certificate for yet with a self-signed one.
+            "--ignore-certificate-errors".into(),
         ];
         // JavaScript off for the pages (WebDriver's own scripts still run).
         let prefs =
@@ -91,13 +95,19 @@ async fn shot(c: &Client, name: &str) {
     println!("screenshot: {}", path.display());
 }
 
-/// The element `css` selects, waiting up to 15 s for it (pages load after clicks).
+/// The element `css` selects, waiting up to 15 s for it (pages load after clicks). On failure
+/// the message says which page the browser shows instead.
 async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
+    match c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await {
+        Ok(e) => e,
+        Err(e) => {
+            let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+            let page = c
+                .execute("return document.title + ' | ' + document.body.innerText.slice(0, 300)", vec![])
+                .await;
+            panic!("{css}: {e}; the browser is at {url}: {page:?}")
+        }
+    }
 }
 
 async fn fill(c: &Client, css: &str, text: &str) {
@@ -154,7 +164,11 @@ async fn sign_in(c: &Client, base: &str, password: &str) {
 async fn reload_until(c: &Client, status: &str) {
     let t = Instant::now();
     loop {
-        let now = text(c, "#history tbody tr:first-child .badge").await;
+        // A reload during a container start can land on Chromium's network-error page: reload again.
+        let now = match c.find(Locator::Css("#history tbody tr:first-child .badge")).await {
+            Ok(badge) => badge.text().await.unwrap_or_default(),
+            Err(_) => String::from("(page not loaded)"),
+        };
         if now == status {
             return;
         }
@@ -211,7 +225,7 @@ async fn first_run_to_live_deploy_in_a_browser() {
     build_app("tf-test/ui:v1", "ui-v1", Behaviour::Healthy).unwrap();
     build_app("tf-test/ui:v2", "ui-v2", Behaviour::Healthy).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let srv = Server::start(tmp.path());
+    let srv = Server::start_with(tmp.path(), &[("TINYFORGE_UI_HOST", UI_HOST)]);
     let base = format!("http://{}", srv.api);
     let app_host = "ui-app.test";
     let driver = Driver::start();
@@ -384,6 +398,19 @@ async fn first_run_to_live_deploy_in_a_browser() {
     let hook = url.trim_start_matches(&base);
     let (status, _) = http(srv.api, "POST", hook, "api", None, Some(&json!({"event": "manual"})));
     assert!(status < 500, "{status}");
+    // It queued a deploy of ui-app; let it finish before the browser moves on (Chromium aborts
+    // navigations in flight with ERR_NETWORK_CHANGED while Docker adds a container's interfaces).
+    let t = Instant::now();
+    loop {
+        let (_, history) = srv.call("GET", &format!("/api/workloads/{wl_id}/deployments"), None);
+        let newest = history[0]["status"].as_str().unwrap_or_default().to_owned();
+        if history.as_array().unwrap().len() > before && !["queued", "running"].contains(&newest.as_str()) {
+            assert_eq!(newest, "succeeded");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "the delivery's deploy is stuck at {newest}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     c.goto(&format!("{base}/triggers")).await.unwrap();
     assert!(text(&c, "#triggers").await.contains("ui-manual"));
     shot(&c, "10b-triggers").await;
@@ -392,6 +419,16 @@ async fn first_run_to_live_deploy_in_a_browser() {
     shot(&c, "10c-trigger-deliveries").await;
     click(&c, "#deliveries form[action$='/replay'] button").await;
     find(&c, "#deliveries-h").await;
+
+    // The UI through the edge over HTTPS (`--ui-host`): there the session cookie is Secure too.
+    let tls_base = format!("https://{UI_HOST}:{}", srv.https.port());
+    sign_in(&c, &tls_base, PASSWORD).await;
+    at(&c, "/").await;
+    assert!(text(&c, "#workloads").await.contains("ui-app"));
+    let cookie = c.get_named_cookie("tf_session").await.unwrap();
+    assert_eq!((cookie.secure(), cookie.http_only()), (Some(true), Some(true)), "{cookie:?}");
+    assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
+    shot(&c, "10d-ui-over-tls").await;
     c.close().await.unwrap();
 
     // JavaScript off: edit the config, deploy, roll back, all with plain forms.

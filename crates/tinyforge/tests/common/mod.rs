@@ -43,6 +43,7 @@ pub struct Server {
     pub child: Child,
     pub api: SocketAddr,
     pub edge: SocketAddr,
+    pub https: SocketAddr,
     pub dir: std::path::PathBuf,
     pub stdout: String,
 }
@@ -76,7 +77,7 @@ impl Server {
             let t = Instant::now();
             loop {
                 if TcpStream::connect(api).is_ok() {
-                    return Self { child, api, edge, dir: dir.to_owned(), stdout: String::new() };
+                    return Self { child, api, edge, https, dir: dir.to_owned(), stdout: String::new() };
                 }
                 assert!(t.elapsed() < Duration::from_secs(30), "tinyforge did not start");
                 if child.try_wait().unwrap().is_some() {
