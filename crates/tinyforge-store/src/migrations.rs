@@ -123,6 +123,15 @@ CREATE TABLE ui_sessions (
     expires_at TEXT NOT NULL
 );
 "#,
+    r#"
+-- The queue's lookups by partial indexes: superseding a workload's queued deployments and
+-- claiming the oldest queued one no longer scan (and sort) every queued row; with 1,000 queued
+-- rows that made a fan-out quadratic.
+DROP INDEX deployments_by_status;
+CREATE INDEX deployments_queued ON deployments(workload_id) WHERE status = 'queued';
+CREATE INDEX deployments_queue_order ON deployments(queued_at) WHERE status = 'queued';
+CREATE INDEX deployments_running ON deployments(workload_id) WHERE status = 'running';
+"#,
 ];
 
 /// Applies every migration newer than the database's `user_version`.
