@@ -56,14 +56,22 @@ impl EventBus {
             return;
         }
         match self.store.insert_events(&events, self.keep) {
-            Ok(rows) => {
-                for row in rows {
-                    self.counts.get_or_create(&KindLabel { kind: row.kind.clone() }).inc();
-                    tracing::info!(kind = %row.kind, workload = ?row.workload_id, "{}", row.message);
-                    let _ = self.tx.send(row);
-                }
-            }
+            Ok(rows) => self.announce(rows),
             Err(e) => tracing::warn!(error = %e, "could not store events"),
+        }
+    }
+
+    /// How many events the store keeps (for callers that store events in their own write).
+    pub fn keep(&self) -> i64 {
+        self.keep
+    }
+
+    /// Counts, logs and broadcasts events already stored.
+    pub fn announce(&self, rows: Vec<EventRow>) {
+        for row in rows {
+            self.counts.get_or_create(&KindLabel { kind: row.kind.clone() }).inc();
+            tracing::info!(kind = %row.kind, workload = ?row.workload_id, "{}", row.message);
+            let _ = self.tx.send(row);
         }
     }
 }

@@ -4,7 +4,9 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Store, StoreError, json_col, new_id, now};
+use tinyforge_plugin::ports::Event;
+
+use crate::{EventRow, Store, StoreError, json_col, new_id, now};
 
 /// A delivery to record.
 pub struct NewDelivery<'a> {
@@ -53,10 +55,18 @@ pub struct DeliveryRow {
 }
 
 impl Store {
-    /// Records a delivery; returns its id.
-    pub fn insert_delivery(&self, d: &NewDelivery<'_>) -> Result<String, StoreError> {
+    /// Records a delivery and the events it caused with one commit; returns its id and the events
+    /// as stored (the newest `keep` events are kept).
+    pub fn insert_delivery_with_events(
+        &self,
+        d: &NewDelivery<'_>,
+        events: &[Event],
+        keep: i64,
+    ) -> Result<(String, Vec<EventRow>), StoreError> {
         let id = new_id();
-        self.db().prepare_cached(
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.prepare_cached(
             "INSERT INTO webhook_deliveries (id, trigger_id, vendor, vendor_delivery_id, event, headers, body,
              verdict, summary, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?.execute(params![
@@ -72,7 +82,9 @@ impl Store {
                 now()
             ],
         )?;
-        Ok(id)
+        let rows = crate::events::write_events(&tx, events, keep)?;
+        tx.commit()?;
+        Ok((id, rows))
     }
 
     /// Whether `vendor_delivery_id` was accepted for this trigger since `since` (RFC 3339).

@@ -32,30 +32,9 @@ impl Store {
 
     /// Stores events in one transaction, keeping at most `keep`; returns the stored rows.
     pub fn insert_events(&self, events: &[Event], keep: i64) -> Result<Vec<EventRow>, StoreError> {
-        let at = now();
         let mut db = self.db();
         let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut rows = Vec::with_capacity(events.len());
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO events (at, kind, workload_id, message, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            for e in events {
-                st.execute(params![at, e.kind, e.workload_id, e.message, e.data.to_string()])?;
-                let seq = tx.last_insert_rowid();
-                if seq % 1000 == 0 {
-                    tx.execute("DELETE FROM events WHERE seq <= ?1", [seq - keep])?;
-                }
-                rows.push(EventRow {
-                    seq,
-                    at: at.clone(),
-                    kind: e.kind.clone(),
-                    workload_id: e.workload_id.clone(),
-                    message: e.message.clone(),
-                    data: e.data.clone(),
-                });
-            }
-        }
+        let rows = write_events(&tx, events, keep)?;
         tx.commit()?;
         Ok(rows)
     }
@@ -102,4 +81,33 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(rows)
     }
+}
+
+/// Inserts `events` in `tx` (keeping the newest `keep`); returns them as stored.
+pub(crate) fn write_events(
+    tx: &rusqlite::Transaction<'_>,
+    events: &[Event],
+    keep: i64,
+) -> Result<Vec<EventRow>, StoreError> {
+    let at = now();
+    let mut rows = Vec::with_capacity(events.len());
+    let mut st = tx.prepare_cached(
+        "INSERT INTO events (at, kind, workload_id, message, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for e in events {
+        st.execute(params![at, e.kind, e.workload_id, e.message, e.data.to_string()])?;
+        let seq = tx.last_insert_rowid();
+        if seq % 1000 == 0 {
+            tx.execute("DELETE FROM events WHERE seq <= ?1", [seq - keep])?;
+        }
+        rows.push(EventRow {
+            seq,
+            at: at.clone(),
+            kind: e.kind.clone(),
+            workload_id: e.workload_id.clone(),
+            message: e.message.clone(),
+            data: e.data.clone(),
+        });
+    }
+    Ok(rows)
 }

@@ -156,6 +156,10 @@ fn bad_deliveries_and_duplicates() {
     assert_eq!(b["event"]["kind"], "manual");
     let (s, b) = send(manual, "webhook-id: d-42\r\n");
     assert_eq!((s, b["duplicate"].as_bool()), (200, Some(true)), "{b}");
+    // Each verdict is announced as an event, stored with the delivery row.
+    let (_, events) = srv.call("GET", "/api/events/recent?limit=1000", None);
+    let kinds: Vec<&str> = events.as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"webhook.received") && kinds.contains(&"webhook.duplicate"), "{kinds:?}");
     let (_, deliveries) =
         srv.call("GET", &format!("/api/triggers/{}/deliveries", t["id"].as_str().unwrap()), None);
     let first = deliveries.as_array().unwrap().iter().find(|d| d["verdict"] == "accepted").unwrap();

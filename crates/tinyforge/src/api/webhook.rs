@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tinyforge_ingress::{Parsed, decode, normalise, verify};
 use tinyforge_plugin::InboundEvent;
+use tinyforge_plugin::ports::Event;
 use tinyforge_store::{DeliveryRow, NewDelivery, TriggerRow};
 
 use super::deploys::WaitQuery;
@@ -49,11 +50,23 @@ struct Outcome {
     vendor_delivery_id: Option<String>,
     event: Option<String>,
     summary: Value,
+    /// What to announce, stored with the delivery row in one commit.
+    events: Vec<Event>,
+}
+
+/// An event about a delivery (no workload).
+fn note(kind: &str, message: String, data: Value) -> Event {
+    Event { kind: kind.to_owned(), workload_id: None, message, data }
 }
 
 impl Outcome {
     fn early(status: StatusCode, verdict: &'static str, vendor: &'static str, summary: Value) -> Self {
-        Self { status, verdict, vendor, vendor_delivery_id: None, event: None, summary }
+        Self { status, verdict, vendor, vendor_delivery_id: None, event: None, summary, events: Vec::new() }
+    }
+
+    fn with(mut self, event: Event) -> Self {
+        self.events.push(event);
+        self
     }
 }
 
@@ -88,18 +101,26 @@ fn respond(
     mut out: Outcome,
 ) -> Response {
     let stored = &body[..body.len().min(STORED_BODY)];
-    let id = st.control.store().insert_delivery(&NewDelivery {
-        trigger_id: &trigger.id,
-        vendor: out.vendor,
-        vendor_delivery_id: out.vendor_delivery_id.as_deref(),
-        event: out.event.as_deref(),
-        headers: &loggable(headers),
-        body: stored,
-        verdict: out.verdict,
-        summary: &out.summary,
-    });
-    match id {
-        Ok(id) => out.summary["delivery_id"] = id.into(),
+    let bus = st.control.events();
+    let written = st.control.store().insert_delivery_with_events(
+        &NewDelivery {
+            trigger_id: &trigger.id,
+            vendor: out.vendor,
+            vendor_delivery_id: out.vendor_delivery_id.as_deref(),
+            event: out.event.as_deref(),
+            headers: &loggable(headers),
+            body: stored,
+            verdict: out.verdict,
+            summary: &out.summary,
+        },
+        &out.events,
+        bus.keep(),
+    );
+    match written {
+        Ok((id, events)) => {
+            out.summary["delivery_id"] = id.into();
+            bus.announce(events);
+        }
         Err(e) => tracing::error!(error = %e, "could not record a webhook delivery"),
     }
     (out.status, Json(out.summary)).into_response()
@@ -114,7 +135,6 @@ async fn process(
     wait: bool,
     replay_of: Option<&str>,
 ) -> Outcome {
-    let events = st.control.events();
     let decoded = match decode(headers, body) {
         Ok(d) => d,
         // A trigger that requires signatures answers nothing else to an unreadable delivery.
@@ -135,18 +155,17 @@ async fn process(
     if let Some(secret) = signing
         && let Err(e) = verify(&decoded, headers, body, secret, chrono::Utc::now().timestamp())
     {
-        events.emit(
-            "webhook.rejected",
-            None,
-            format!("trigger {}: {vendor} delivery rejected: {e}", trigger.name),
-            json!({"trigger_id": trigger.id, "vendor": vendor}),
-        );
         return Outcome::early(
             StatusCode::UNAUTHORIZED,
             "rejected",
             vendor,
             json!({"error": "bad_signature", "detail": e.to_string()}),
-        );
+        )
+        .with(note(
+            "webhook.rejected",
+            format!("trigger {}: {vendor} delivery rejected: {e}", trigger.name),
+            json!({"trigger_id": trigger.id, "vendor": vendor}),
+        ));
     }
     let base = |status, verdict, summary| Outcome {
         status,
@@ -155,6 +174,7 @@ async fn process(
         vendor_delivery_id: decoded.delivery_id.clone(),
         event: decoded.event.clone(),
         summary,
+        events: Vec::new(),
     };
     if replay_of.is_none()
         && let Some(vid) = &decoded.delivery_id
@@ -162,17 +182,16 @@ async fn process(
         let since = (chrono::Utc::now() - chrono::Duration::hours(DUPLICATE_WINDOW_HOURS))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         if st.control.store().delivery_seen(&trigger.id, vid, &since).unwrap_or(false) {
-            events.emit(
-                "webhook.duplicate",
-                None,
-                format!("trigger {}: duplicate {vendor} delivery {vid}", trigger.name),
-                json!({"trigger_id": trigger.id}),
-            );
             return base(
                 StatusCode::OK,
                 "duplicate",
                 json!({"duplicate": true, "queued": 0, "detail": "this delivery id was already handled"}),
-            );
+            )
+            .with(note(
+                "webhook.duplicate",
+                format!("trigger {}: duplicate {vendor} delivery {vid}", trigger.name),
+                json!({"trigger_id": trigger.id}),
+            ));
         }
     }
     let parsed = match normalise(&decoded) {
@@ -213,9 +232,8 @@ async fn process(
             Err(e) => errors.push(json!({"error": e.to_string()})),
         }
     }
-    events.emit(
+    let received = note(
         "webhook.received",
-        None,
         format!("trigger {}: {vendor} {} → {} queued", trigger.name, evs[0].kind(), queued.len()),
         json!({"trigger_id": trigger.id, "vendor": vendor, "queued": queued.len()}),
     );
@@ -236,7 +254,7 @@ async fn process(
         }
         summary["outcomes"] = outcomes.into();
     }
-    base(StatusCode::OK, "accepted", summary)
+    base(StatusCode::OK, "accepted", summary).with(received)
 }
 
 /// GitHub and Gitea send a tag both as `push` and as `create`: the second within the window is
