@@ -277,6 +277,26 @@ async fn first_run_to_live_deploy_in_a_browser() {
     assert_eq!(w["source_config"]["faces"][0]["port"], 8080, "the form's fields became the config: {w}");
     assert_eq!(w["source_config"]["health"]["path"], "/health");
 
+    // The raw JSON editor: broken JSON is refused and kept as typed; fixed, it creates the workload.
+    c.goto(&format!("{base}/workloads/new?kind=image")).await.unwrap();
+    fill(&c, "#f-name", "ui-json").await;
+    toggle(&c, "#raw summary").await;
+    fill(&c, "#f-raw_json", r#"{"image": "tf-test/ui", "faces": ["#).await;
+    click(&c, "button[name=_mode]").await;
+    assert!(text(&c, "#error-summary").await.contains("not valid JSON"));
+    let kept = find(&c, "#f-raw_json").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some(r#"{"image": "tf-test/ui", "faces": ["#), "the typed text is kept");
+    fill(&c, "#f-raw_json", r#"{"image": "tf-test/ui", "faces": [{"host": "json.test", "port": 8080}]}"#)
+        .await;
+    click(&c, "button[name=_mode]").await;
+    find(&c, "#history-h").await;
+    assert_eq!(text(&c, "h1").await, "ui-json");
+    // Deleting asks first.
+    find(&c, "form[action$='/delete'] button").await.click().await.unwrap();
+    c.accept_alert().await.unwrap();
+    at(&c, "/").await;
+    assert!(!text(&c, "main").await.contains("ui-json"), "deleted");
+
     // A manual trigger: its webhook URL is shown once.
     c.goto(&format!("{base}/triggers/new?kind=manual")).await.unwrap();
     fill(&c, "#f-name", "ui-manual").await;
