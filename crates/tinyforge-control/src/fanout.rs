@@ -89,10 +89,13 @@ impl Control {
             tracing::warn!(binding = %b.id, workload = %b.workload_id, %error, "binding did not match cleanly");
             One::Failed(MatchError { binding_id: b.id.clone(), workload_id: b.workload_id.clone(), error })
         };
-        let merged = match merge_config(&trigger.config, &b.binding_config) {
-            Ok(m) => m,
-            Err(e) => return fail(e.to_string()),
-        };
+        let merged =
+            match merge_config(&trigger.config, &b.binding_config).map_err(|e| e.to_string()).and_then(|m| {
+                crate::open_config(&plugin.schema(), &m, self.store.sealer()).map_err(|e| e.to_string())
+            }) {
+                Ok(m) => m,
+                Err(e) => return fail(e),
+            };
         let row = match self.store.workload(&b.workload_id) {
             Ok(r) => r,
             Err(e) => return fail(e.to_string()),
@@ -122,8 +125,9 @@ impl Control {
         for b in self.store.bindings(Some(workload_id), None)? {
             let t = self.store.trigger(&b.trigger_id)?;
             if t.kind == "manual" && b.enabled {
-                config = merge_config(&t.config, &b.binding_config)
+                let merged = merge_config(&t.config, &b.binding_config)
                     .map_err(|e| ControlError::Invalid(e.to_string()))?;
+                config = crate::open_config(&plugin.schema(), &merged, self.store.sealer())?;
                 break;
             }
         }

@@ -16,7 +16,9 @@ impl Control {
         let t = self.store.trigger(id)?;
         let plugin = self.registry.trigger(&t.kind)?;
         let state = self.store.poll_state(id)?;
-        let (events, next) = plugin.poll(&t.config, &state, self.config.match_timeout * 6).await?;
+        // Secret fields (registry credentials) are sealed at rest: opened for the plugin only.
+        let config = crate::open_config(&plugin.schema(), &t.config, self.store.sealer())?;
+        let (events, next) = plugin.poll(&config, &state, self.config.match_timeout * 6).await?;
         self.store.set_poll_state(id, &next)?;
         let mut queued = Vec::new();
         for ev in events {

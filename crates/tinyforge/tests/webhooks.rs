@@ -225,24 +225,39 @@ fn cron_binding_redeploys_on_schedule() {
 }
 
 #[test]
-fn watcher_finds_a_pushed_tag_without_notifications() {
+fn watcher_logs_in_with_sealed_credentials_and_finds_a_pushed_tag() {
     use tinyforge_testkit::images::{Behaviour, build_app};
     build_app("tf-test/watch:v1", "watch-1.0.0", Behaviour::Healthy).unwrap();
     build_app("tf-test/watch:v2", "watch-1.1.0", Behaviour::Healthy).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let srv = Server::start(tmp.path());
+    // A registry that wants a login (htpasswd basic auth): the watcher must use the trigger's
+    // credentials, sealed at rest and opened only for the poll.
+    let (user, pass) = ("watcher", "s3cret-watch-pass-0042");
     let reg_addr = common::free_port().to_string();
-    let _reg = Registry::start_at(&reg_addr, None, None);
+    let _reg = Registry::start_at(&reg_addr, Some((user, pass)), None);
     let repo = format!("{reg_addr}/team/watch");
+    let cfg = tempfile::tempdir().unwrap();
+    let cfg_dir = cfg.path().to_str().unwrap();
+    let mut login = Command::new("docker")
+        .args(["--config", cfg_dir, "login", "-u", user, "--password-stdin", &reg_addr])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(login.stdin.as_mut().unwrap(), pass.as_bytes()).unwrap();
+    drop(login.stdin.take());
+    assert!(login.wait().unwrap().success());
     docker(&["tag", "tf-test/watch:v1", &format!("{repo}:1.0.0")]);
-    docker(&["push", &format!("{repo}:1.0.0")]);
+    docker(&["--config", cfg_dir, "push", &format!("{repo}:1.0.0")]);
     let name = format!("watch-{}", std::process::id());
     let host = format!("{name}.test");
     let (s, w) = srv.call(
         "POST",
         "/api/workloads",
         Some(json!({"name": name, "source_kind": "image", "source_config": {"image": repo, "tag": "1.0.0",
-            "faces": [{"host": host, "port": 8080}], "health": {"path": "/health"}}})),
+            "faces": [{"host": host, "port": 8080}], "health": {"path": "/health"},
+            "registry_auth": {"username": user, "password": pass}}})),
     );
     assert_eq!(s, 201, "{w}");
     let wid = w["id"].as_str().unwrap().to_owned();
@@ -252,9 +267,11 @@ fn watcher_finds_a_pushed_tag_without_notifications() {
         "POST",
         "/api/triggers",
         Some(json!({"name": name, "kind": "registry", "config": {"registry": reg_addr, "repository": "team/watch",
-            "tags": {"policy": "semver", "range": "^1"}, "watch": {"interval_secs": 1, "insecure": true}}})),
+            "tags": {"policy": "semver", "range": "^1"},
+            "watch": {"interval_secs": 1, "insecure": true, "username": user, "password": pass}}})),
     );
     assert_eq!(s, 201, "{t}");
+    assert_eq!(t["config"]["watch"]["password"], "********", "{t}");
     assert_eq!(
         srv.call("POST", "/api/bindings", Some(json!({"workload_id": wid, "trigger_id": t["id"]}))).0,
         201
@@ -271,10 +288,23 @@ fn watcher_finds_a_pushed_tag_without_notifications() {
     }
     docker(&["tag", "tf-test/watch:v2", &format!("{repo}:1.1.0")]);
     let t0 = Instant::now();
-    docker(&["push", &format!("{repo}:1.1.0")]);
+    docker(&["--config", cfg_dir, "push", &format!("{repo}:1.1.0")]);
     wait_for_body(&srv, &host, "watch-1.1.0", Duration::from_secs(30));
     println!("watcher: push of 1.1.0 → serving after {} ms", t0.elapsed().as_millis());
     let (_, hist) = srv.call("GET", &format!("/api/workloads/{wid}/deployments"), None);
     assert!(hist.as_array().unwrap().iter().any(|d| d["intent"]["target"]["tag"] == "1.1.0"), "{hist}");
+    // The password is in no answer and nowhere in the data dir's database files.
+    let (_, all) = srv.call("GET", "/api/triggers", None);
+    assert!(!all.to_string().contains(pass), "{all}");
+    for f in std::fs::read_dir(tmp.path()).unwrap().flatten() {
+        if f.file_name().to_string_lossy().starts_with("tinyforge.db") {
+            let bytes = std::fs::read(f.path()).unwrap();
+            assert!(
+                !bytes.windows(pass.len()).any(|w| w == pass.as_bytes()),
+                "{:?} holds the password",
+                f.path()
+            );
+        }
+    }
     assert_eq!(srv.call("DELETE", &format!("/api/workloads/{wid}"), None).0, 204);
 }

@@ -156,7 +156,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
     let store = st.control.store();
-    let t = store.trigger(&id)?;
+    let t = crate::api::triggers::shown(&st, store.trigger(&id)?);
     let bound = store
         .bindings(None, Some(&id))?
         .into_iter()

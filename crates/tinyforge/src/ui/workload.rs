@@ -68,7 +68,11 @@ async fn workload_page(
     let w = crate::api::workloads::view(st, store.workload(id)?)?;
     let history = store.deployments(id, 50)?;
     let triggers = store.triggers()?;
-    let bindings = store.bindings(Some(id), None)?;
+    let bindings = store
+        .bindings(Some(id), None)?
+        .into_iter()
+        .map(|b| crate::api::triggers::shown_binding(st, b))
+        .collect::<Result<Vec<_>, _>>()?;
     let bound = bindings
         .into_iter()
         .map(|b| {
