@@ -13,6 +13,8 @@ use serde_json::json;
 use ui_driver::{Driver, at, click, fill, find, path, receiver, reload_until, shot, sign_in, text, toggle};
 
 const PASSWORD: &str = "correct horse battery staple";
+/// The admin password after the test changes it.
+const NEW_PASSWORD: &str = "battery staple horse correct";
 /// Where the edge serves the UI over TLS (`--ui-host`).
 const UI_HOST: &str = "ui.test";
 
@@ -172,6 +174,19 @@ async fn first_run_to_live_deploy_in_a_browser() {
     assert_eq!(http(srv.api, "GET", "/api/workloads", "api", Some(token.trim()), None).0, 200);
     shot(&c, "09-tokens").await;
 
+    // The admin password changes only with the current one.
+    for (current, want) in [("not the password", "#form-error"), (PASSWORD, "#notice")] {
+        fill(&c, "#pw-current", current).await;
+        fill(&c, "#pw-new", NEW_PASSWORD).await;
+        fill(&c, "#pw-confirm", NEW_PASSWORD).await;
+        click(&c, "#change-password").await;
+        let said = text(&c, want).await;
+        assert!(
+            said.contains(if want == "#notice" { "Password changed" } else { "current password is wrong" }),
+            "{said}"
+        );
+    }
+
     // A signed notification endpoint for deploy events, added in the UI.
     let (hook_url, received) = receiver();
     c.goto(&format!("{base}/notifications")).await.unwrap();
@@ -243,7 +258,7 @@ async fn first_run_to_live_deploy_in_a_browser() {
 
     // The UI through the edge over HTTPS (`--ui-host`): there the session cookie is Secure too.
     let tls_base = format!("https://{UI_HOST}:{}", srv.https.port());
-    sign_in(&c, &tls_base, PASSWORD).await;
+    sign_in(&c, &tls_base, NEW_PASSWORD).await;
     at(&c, "/").await;
     assert!(text(&c, "#workloads").await.contains("ui-app"));
     let cookie = c.get_named_cookie("tf_session").await.unwrap();
@@ -254,7 +269,7 @@ async fn first_run_to_live_deploy_in_a_browser() {
 
     // JavaScript off: edit the config, deploy, roll back, all with plain forms.
     let c = driver.browser(&tmp.path().join("profile-nojs"), app_host, false).await;
-    sign_in(&c, &base, PASSWORD).await;
+    sign_in(&c, &base, NEW_PASSWORD).await;
     at(&c, "/").await;
     c.goto(&format!("{base}/events")).await.unwrap();
     assert!(text(&c, "#live-state").await.contains("need JavaScript"), "the page's scripts do not run");

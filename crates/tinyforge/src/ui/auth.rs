@@ -1,6 +1,7 @@
-//! First run, sign-in and API tokens (A3). No open sign-up: the setup token printed at first start
-//! sets the admin password (Argon2id); sign-in and setup forms carry a double-submit CSRF token
-//! (cookie + field) since no session exists yet.
+//! First run, sign-in, the admin password and API tokens (A3). No open sign-up: the setup token
+//! printed at first start sets the admin password (Argon2id), which later changes only with the
+//! current one; sign-in and setup forms carry a double-submit CSRF token (cookie + field) since
+//! no session exists yet.
 
 use std::time::Duration;
 
@@ -95,20 +96,10 @@ pub async fn setup(
         tokio::time::sleep(Duration::from_millis(300)).await;
         return again("That setup token is not the one printed on the console at first start.");
     }
-    let password = field(&pairs, "password");
-    if password.chars().count() < MIN_PASSWORD {
-        return again(&format!("Use at least {MIN_PASSWORD} characters."));
-    }
-    if password != field(&pairs, "confirm") {
-        return again("The two passwords differ.");
-    }
-    let phc = tokio::task::spawn_blocking({
-        let pw = password.to_owned();
-        move || Argon2::default().hash_password(pw.as_bytes()).map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| UiError::Forbidden(e.to_string()))?
-    .map_err(|e| UiError::Forbidden(format!("hashing failed: {e}")))?;
+    let phc = match new_password(&pairs).await? {
+        Ok(phc) => phc,
+        Err(why) => return again(&why),
+    };
     st.control.store().set_admin_password(&phc)?;
     st.setup_token.lock().expect("setup token").take();
     let _ = std::fs::remove_file(st.data_dir.join("setup.token"));
@@ -134,7 +125,16 @@ pub async fn login(
             "the form's security token is missing or stale; reload the page".into(),
         ));
     }
-    let password = field(&pairs, "password").to_owned();
+    if !verified(phc, field(&pairs, "password")).await {
+        tracing::warn!("web sign-in refused: wrong password");
+        return pre_form(&headers, StatusCode::UNAUTHORIZED, page(false, "", Some("Wrong password.".into())));
+    }
+    signed_in(&st, &headers, "/")
+}
+
+/// Whether `password` matches the PHC string (off the async threads; a mismatch waits 300 ms).
+async fn verified(phc: String, password: &str) -> bool {
+    let password = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc)
             .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
@@ -142,11 +142,51 @@ pub async fn login(
     .await
     .unwrap_or(false);
     if !ok {
-        tracing::warn!("web sign-in refused: wrong password");
         tokio::time::sleep(Duration::from_millis(300)).await;
-        return pre_form(&headers, StatusCode::UNAUTHORIZED, page(false, "", Some("Wrong password.".into())));
     }
-    signed_in(&st, &headers, "/")
+    ok
+}
+
+/// The PHC string of the form's new `password` (repeated in `confirm`), or why it is refused.
+async fn new_password(pairs: &[(String, String)]) -> Result<Result<String, String>, UiError> {
+    let password = field(pairs, "password").to_owned();
+    if password.chars().count() < MIN_PASSWORD {
+        return Ok(Err(format!("Use at least {MIN_PASSWORD} characters.")));
+    }
+    if password != field(pairs, "confirm") {
+        return Ok(Err("The two passwords differ.".into()));
+    }
+    let phc = tokio::task::spawn_blocking(move || {
+        Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| UiError::Forbidden(e.to_string()))?
+    .map_err(|e| UiError::Forbidden(format!("hashing failed: {e}")))?;
+    Ok(Ok(phc))
+}
+
+/// Changes the admin password: the current one is asked for; every session ends but this one's
+/// successor.
+pub async fn change_password(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Posted { s, pairs }: Posted,
+) -> Result<Response, UiError> {
+    let refuse = |why: String| -> Result<Response, UiError> {
+        html_status(StatusCode::BAD_REQUEST, &TokensPage { error: Some(why), ..TokensPage::new(&st, &s)? })
+    };
+    let Some(phc) = st.control.store().admin_password()? else { return see("/setup") };
+    if !verified(phc, field(&pairs, "current")).await {
+        tracing::warn!("admin password change refused: wrong current password");
+        return refuse("The current password is wrong.".into());
+    }
+    let phc = match new_password(&pairs).await? {
+        Ok(phc) => phc,
+        Err(why) => return refuse(why),
+    };
+    st.control.store().set_admin_password(&phc)?;
+    tracing::info!("admin password changed; every other session ended");
+    signed_in(&st, &headers, "/tokens?password=changed")
 }
 
 pub async fn logout(
@@ -167,11 +207,35 @@ struct TokensPage {
     tokens: Vec<TokenRow>,
     created: Option<(String, String)>,
     error: Option<String>,
+    notice: Option<&'static str>,
 }
 
-pub async fn tokens(State(st): State<AppState>, s: Session) -> Result<Response, UiError> {
-    let tokens = st.control.store().tokens()?;
-    html(&TokensPage { chrome: Chrome::new(&s, "API tokens", "tokens"), tokens, created: None, error: None })
+#[derive(Deserialize)]
+pub struct TokensQuery {
+    #[serde(default)]
+    password: String,
+}
+
+impl TokensPage {
+    fn new(st: &AppState, s: &Session) -> Result<Self, UiError> {
+        let tokens = st.control.store().tokens()?;
+        Ok(Self {
+            chrome: Chrome::new(s, "Account", "tokens"),
+            tokens,
+            created: None,
+            error: None,
+            notice: None,
+        })
+    }
+}
+
+pub async fn tokens(
+    State(st): State<AppState>,
+    s: Session,
+    Query(q): Query<TokensQuery>,
+) -> Result<Response, UiError> {
+    let notice = (q.password == "changed").then_some("Password changed; every other session was signed out.");
+    html(&TokensPage { notice, ..TokensPage::new(&st, &s)? })
 }
 
 pub async fn create_token(
@@ -179,16 +243,13 @@ pub async fn create_token(
     Posted { s, pairs }: Posted,
 ) -> Result<Response, UiError> {
     let name = field(&pairs, "name");
-    let chrome = Chrome::new(&s, "API tokens", "tokens");
     if name.is_empty() || name.len() > 64 {
-        let tokens = st.control.store().tokens()?;
         let error = Some("Give the token a name (up to 64 characters), e.g. `ci`.".into());
-        return html_status(StatusCode::BAD_REQUEST, &TokensPage { chrome, tokens, created: None, error });
+        return html_status(StatusCode::BAD_REQUEST, &TokensPage { error, ..TokensPage::new(&st, &s)? });
     }
     let value = st.control.store().create_token(name)?;
-    let tokens = st.control.store().tokens()?;
-    let mut resp =
-        html(&TokensPage { chrome, tokens, created: Some((name.to_owned(), value)), error: None })?;
+    let created = Some((name.to_owned(), value));
+    let mut resp = html(&TokensPage { created, ..TokensPage::new(&st, &s)? })?;
     resp.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("static"));
     Ok(resp.into_response())
 }

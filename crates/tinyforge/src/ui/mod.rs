@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(auth::logout))
         .route("/tokens", get(auth::tokens).post(auth::create_token))
         .route("/tokens/{id}/revoke", post(auth::revoke_token))
+        .route("/password", post(auth::change_password))
         .route("/workloads/new", get(workload_form::new_workload).post(workload_form::create_workload))
         .route("/workloads/{id}", get(workload::workload))
         .route("/workloads/{id}/edit", get(workload_form::edit_workload).post(workload_form::update_workload))
