@@ -117,7 +117,8 @@ fn serve_end_to_end() {
     let (_, hist) = srv.call("GET", &format!("/api/workloads/{id}/deployments"), None);
     assert_eq!(hist.as_array().unwrap().len(), 2);
     let (_, logs) = srv.call("GET", &format!("/api/workloads/{id}/logs"), None);
-    assert!(logs["lines"].is_array(), "{logs}");
+    let lines = logs["lines"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l.as_str().unwrap().contains("response:200")), "{logs}");
 
     // Metrics on the admin API (token required), not on the public listener.
     let (s, m) = http(srv.api, "GET", "/api/metrics", "api", Some(&token), None);
@@ -168,4 +169,35 @@ fn serve_end_to_end() {
     assert_eq!(http(srv.edge, "GET", "/", &host, None, None).0, 404);
     assert!(srv.stop());
     assert!(!srv.stdout.contains("tf_"), "the token is printed on first start only");
+}
+
+/// A compose stack's logs are every running service's, each line named by its container.
+#[test]
+fn a_compose_stack_logs_every_service() {
+    images();
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(tmp.path());
+    let name = format!("stack-{}", std::process::id());
+    let host = format!("{name}.test");
+    let compose = "services:\n  web:\n    image: tf-test/api:v1\n  api:\n    image: tf-test/api:v2\n";
+    let (s, w) = srv.call(
+        "POST",
+        "/api/workloads",
+        Some(json!({"name": name, "source_kind": "compose", "source_config": {"compose": compose,
+            "faces": [{"service": "web", "port": 8080, "host": host}]}})),
+    );
+    assert_eq!(s, 201, "{w}");
+    let id = w["id"].as_str().unwrap();
+    let (s, d) = srv.call("POST", &format!("/api/workloads/{id}/deploy?wait=true"), None);
+    assert_eq!((s, d["status"].as_str()), (200, Some("succeeded")), "{d}");
+    assert_eq!(http(srv.edge, "GET", "/", &host, None, None), (200, "api-v1\n".into()));
+    let (s, logs) = srv.call("GET", &format!("/api/workloads/{id}/logs"), None);
+    assert_eq!(s, 200, "{logs}");
+    assert_eq!(logs["containers"].as_array().unwrap().len(), 2, "{logs}");
+    let lines: Vec<&str> = logs["lines"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("web") && l.contains(" | ") && l.contains("response:200")),
+        "{lines:?}"
+    );
+    assert_eq!(srv.call("DELETE", &format!("/api/workloads/{id}"), None).0, 204);
 }

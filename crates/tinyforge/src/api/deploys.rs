@@ -102,35 +102,72 @@ fn default_tail() -> u32 {
     200
 }
 
-#[utoipa::path(get, path = "/workloads/{id}/logs", tag = "deploys", params(("id" = String, Path, description = "Workload id"), LogsQuery), responses((status = 200, description = "`{container_id, lines}`, or with `follow=true` a `text/event-stream` of `log` events", body = Object), (status = 404, description = "No running deployment", body = ErrorBody)))]
+#[utoipa::path(get, path = "/workloads/{id}/logs", tag = "deploys", params(("id" = String, Path, description = "Workload id"), LogsQuery), responses((status = 200, description = "`{containers, lines}` (lines of several containers, a compose stack, are prefixed with the container name), or with `follow=true` a `text/event-stream` of `log` events", body = Object), (status = 404, description = "No running container", body = ErrorBody)))]
 pub async fn logs(
     State(st): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<LogsQuery>,
 ) -> Result<Response, ApiError> {
-    st.control.store().workload(&id)?;
-    let current = st.control.store().current_deployment(&id)?;
-    let container = current
-        .as_ref()
-        .and_then(|d| d.outcome.get("container_id"))
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "this workload has no running deployment")
-        })?
-        .to_owned();
-    let lines = st.engine.logs(&container, q.follow, q.tail.min(10_000));
+    let sources = log_sources(&st, &id).await?;
+    let tail = q.tail.min(10_000);
     if q.follow {
-        let events = lines.map(|l| {
-            Ok::<_, Infallible>(match l {
-                Ok(line) => Event::default().event("log").data(line.trim_end()),
-                Err(e) => Event::default().event("error").data(e.to_string()),
+        let streams = sources.into_iter().map(|(prefix, container)| {
+            st.engine.logs(&container, true, tail).map(move |l| {
+                Ok::<_, Infallible>(match l {
+                    Ok(line) => Event::default().event("log").data(format!("{prefix}{}", line.trim_end())),
+                    Err(e) => Event::default().event("error").data(e.to_string()),
+                })
             })
         });
+        let events = futures_util::stream::select_all(streams.map(Box::pin));
         return Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response());
     }
-    let all: Vec<String> = lines
-        .try_collect()
+    let lines = recent_lines(&st, &sources, tail).await?;
+    let containers: Vec<&str> = sources.iter().map(|(_, c)| c.as_str()).collect();
+    Ok(Json(serde_json::json!({"containers": containers, "lines": lines})).into_response())
+}
+
+/// The last `tail` lines of each log source, prefixed.
+pub(crate) async fn recent_lines(
+    st: &AppState,
+    sources: &[(String, String)],
+    tail: u32,
+) -> Result<Vec<String>, ApiError> {
+    let mut lines = Vec::new();
+    for (prefix, container) in sources {
+        let chunks: Vec<String> = st
+            .engine
+            .logs(container, false, tail)
+            .try_collect()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "engine", e.to_string()))?;
+        lines.extend(chunks.iter().flat_map(|c| c.lines()).map(|l| format!("{prefix}{l}")));
+    }
+    Ok(lines)
+}
+
+/// Where a workload's logs come from: the serving deployment's container, or else (a compose
+/// stack) every running container of the workload, each line prefixed with its container's name.
+pub(crate) async fn log_sources(st: &AppState, id: &str) -> Result<Vec<(String, String)>, ApiError> {
+    use tinyforge_plugin::ports::Engine;
+    st.control.store().workload(id)?;
+    let current = st.control.store().current_deployment(id)?;
+    if let Some(c) = current.as_ref().and_then(|d| d.outcome.get("container_id")).and_then(|v| v.as_str()) {
+        return Ok(vec![(String::new(), c.to_owned())]);
+    }
+    let running = st
+        .engine
+        .list("tinyforge.workload", Some(id))
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "engine", e.to_string()))?;
-    Ok(Json(serde_json::json!({"container_id": container, "lines": all.iter().flat_map(|c| c.lines()).collect::<Vec<_>>()})).into_response())
+    let sources: Vec<(String, String)> =
+        running.into_iter().filter(|c| c.running).map(|c| (format!("{} | ", c.name), c.id)).collect();
+    if sources.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this workload has no running container",
+        ));
+    }
+    Ok(sources)
 }

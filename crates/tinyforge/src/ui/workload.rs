@@ -4,8 +4,6 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use futures_util::StreamExt;
-use serde_json::Value;
 use tinyforge_plugin::EnvVar;
 use tinyforge_store::{BindingRow, DeploymentRow, TriggerRow};
 
@@ -42,19 +40,12 @@ struct WorkloadPage {
     error: Option<String>,
 }
 
-async fn recent_logs(st: &AppState, current: Option<&DeploymentRow>) -> Vec<String> {
-    let Some(container) = current.and_then(|d| d.outcome.get("container_id")).and_then(Value::as_str) else {
-        return Vec::new();
-    };
-    let lines = st.engine.logs(container, false, 100).take(100).collect::<Vec<_>>();
-    match tokio::time::timeout(std::time::Duration::from_secs(2), lines).await {
-        Ok(chunks) => chunks
-            .into_iter()
-            .flatten()
-            .flat_map(|c| c.lines().map(str::to_owned).collect::<Vec<_>>())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
+/// The last lines of the workload's logs, when it runs (a page never waits on them long).
+async fn recent_logs(st: &AppState, id: &str) -> Vec<String> {
+    use crate::api::deploys::{log_sources, recent_lines};
+    let Ok(sources) = log_sources(st, id).await else { return Vec::new() };
+    let lines = tokio::time::timeout(std::time::Duration::from_secs(2), recent_lines(st, &sources, 100));
+    lines.await.ok().and_then(Result::ok).unwrap_or_default()
 }
 
 async fn workload_page(
@@ -100,7 +91,7 @@ async fn workload_page(
             Bindable { form_html: form::render_overrides(&schema, &ns, bind_errors), trigger: t }
         })
         .collect();
-    let logs = recent_logs(st, w.current_deployment.as_ref()).await;
+    let logs = recent_logs(st, id).await;
     Ok(WorkloadPage {
         chrome: Chrome::new(s, w.name.clone(), "workloads"),
         faces: face_links(st, &w.source_config),
