@@ -140,15 +140,32 @@ pub async fn path(c: &Client) -> String {
 pub async fn at(c: &Client, want: &str) {
     let t = Instant::now();
     while path(c).await != want {
-        assert!(t.elapsed() < Duration::from_secs(15), "at {} instead of {want}", path(c).await);
+        if t.elapsed() > Duration::from_secs(15) {
+            let page = c.execute("return document.body.innerText.slice(0, 300)", vec![]).await;
+            panic!("at {} instead of {want}: {page:?}", path(c).await);
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
+/// Whether Chromium shows its own network-error page instead of ours: it aborts a navigation
+/// in flight with ERR_NETWORK_CHANGED when Docker adds or removes a container's interfaces.
+pub async fn net_error(c: &Client) -> bool {
+    let probe = "return document.getElementById('main-frame-error') !== null";
+    c.execute(probe, vec![]).await.is_ok_and(|v| v == json!(true))
+}
+
+/// Signs in (again, if a network change aborted the attempt).
 pub async fn sign_in(c: &Client, base: &str, password: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    fill(c, "#password", password).await;
-    click(c, "button[type=submit]").await;
+    for _ in 0..3 {
+        c.goto(&format!("{base}/login")).await.unwrap();
+        fill(c, "#password", password).await;
+        click(c, "button[type=submit]").await;
+        if !net_error(c).await {
+            return;
+        }
+    }
+    panic!("signing in kept failing with a network error");
 }
 
 /// Reloads (no JavaScript) until the newest deployment shows `status`.
