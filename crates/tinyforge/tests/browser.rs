@@ -113,6 +113,11 @@ async fn first_run_to_live_deploy_in_a_browser() {
     toggle(&c, "details.bind summary").await;
     click(&c, "details.bind button[type=submit]").await;
     assert!(text(&c, "#bindings ul").await.contains("ui-manual"));
+    // A binding can be switched off and on again.
+    click(&c, "#bindings form[action$='/toggle'] button").await;
+    assert!(text(&c, "#bindings ul").await.contains("disabled"));
+    click(&c, "#bindings form[action$='/toggle'] button").await;
+    assert!(!text(&c, "#bindings ul").await.contains("disabled"));
 
     // Deploy now, then watch it succeed without reloading the page.
     click(&c, "#deploy").await;
@@ -216,6 +221,13 @@ async fn first_run_to_live_deploy_in_a_browser() {
     let id = find(&c, "#created-trigger a").await.attr("href").await.unwrap().unwrap();
     let (_, t) = srv.call("GET", &format!("/api{id}"), None);
     assert_eq!(t["config"]["tags"], json!({"policy": "semver", "range": "^1.2"}), "{t}");
+    // Edited through the same generated form, prefilled.
+    c.goto(&format!("{base}{id}/edit")).await.unwrap();
+    fill(&c, "#f-cfg-tags-range", "^2").await;
+    click(&c, "#save").await;
+    at(&c, &id).await;
+    let (_, t) = srv.call("GET", &format!("/api{id}"), None);
+    assert_eq!(t["config"]["tags"], json!({"policy": "semver", "range": "^2"}), "{t}");
 
     // A forged CSRF token is refused and deploys nothing.
     let before =

@@ -212,9 +212,9 @@ pub async fn bind(
 #[serde(deny_unknown_fields)]
 pub struct BindingUpdate {
     #[serde(default = "yes")]
-    enabled: bool,
+    pub(crate) enabled: bool,
     #[serde(default)]
-    binding_config: Value,
+    pub(crate) binding_config: Value,
 }
 
 #[utoipa::path(put, path = "/bindings/{id}", tag = "triggers", params(("id" = String, Path, description = "Binding id")), request_body = BindingUpdate, responses((status = 200, description = "Updated", body = BindingRow), (status = 400, description = "Invalid", body = ErrorBody)))]

@@ -41,8 +41,11 @@ pub async fn list(State(st): State<AppState>, s: Session) -> Result<Response, Ui
 
 #[derive(Template)]
 #[template(path = "trigger_form.html")]
-struct NewPage {
+struct TriggerForm {
     chrome: Chrome,
+    /// Where the form posts.
+    action: String,
+    editing: bool,
     kind: String,
     kind_help: String,
     name: String,
@@ -60,10 +63,20 @@ fn kind_info(st: &AppState, kind: &str) -> Result<KindInfo, UiError> {
         .ok_or_else(|| ApiError::bad("kind", format!("no trigger kind `{kind}`")).into())
 }
 
-impl NewPage {
-    fn new(s: &Session, info: &KindInfo, name: &str, config: Option<&Value>, errors: &Errors) -> Self {
-        NewPage {
-            chrome: Chrome::new(s, format!("New {} trigger", info.kind), "triggers"),
+impl TriggerForm {
+    fn new(
+        s: &Session,
+        info: &KindInfo,
+        id: Option<&str>,
+        name: &str,
+        config: Option<&Value>,
+        errors: &Errors,
+    ) -> Self {
+        let title = if id.is_some() { format!("Edit {name}") } else { format!("New {} trigger", info.kind) };
+        TriggerForm {
+            chrome: Chrome::new(s, title, "triggers"),
+            action: id.map_or_else(|| "/triggers/new".to_owned(), |id| format!("/triggers/{id}/edit")),
+            editing: id.is_some(),
             kind: info.kind.to_owned(),
             kind_help: esc(info.schema.get("description").and_then(Value::as_str).unwrap_or_default()),
             name: name.to_owned(),
@@ -85,7 +98,7 @@ pub async fn new_page(
     Query(q): Query<KindQuery>,
 ) -> Result<Response, UiError> {
     let info = kind_info(&st, q.kind.as_deref().unwrap_or("manual"))?;
-    html(&NewPage::new(&s, &info, "", None, &Errors::new()))
+    html(&TriggerForm::new(&s, &info, None, "", None, &Errors::new()))
 }
 
 #[derive(Template)]
@@ -99,27 +112,72 @@ struct CreatedPage {
 pub async fn create(
     State(st): State<AppState>,
     headers: HeaderMap,
-    Posted { s, pairs }: Posted,
+    posted: Posted,
 ) -> Result<Response, UiError> {
-    let info = kind_info(&st, field(&pairs, "kind"))?;
+    save(st, headers, None, posted).await
+}
+
+pub async fn edit_page(
+    State(st): State<AppState>,
+    s: Session,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let t = crate::api::triggers::shown(&st, st.control.store().trigger(&id)?);
+    let info = kind_info(&st, &t.kind)?;
+    html(&TriggerForm::new(&s, &info, Some(&id), &t.name, Some(&t.config), &Errors::new()))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    posted: Posted,
+) -> Result<Response, UiError> {
+    save(st, headers, Some(id), posted).await
+}
+
+/// Shared by create and edit: parse the generated form, hand it to the API handler, show errors at
+/// their fields. A new trigger's page shows its webhook URL once.
+async fn save(
+    st: AppState,
+    headers: HeaderMap,
+    id: Option<String>,
+    posted: Posted,
+) -> Result<Response, UiError> {
+    let Posted { s, pairs } = posted;
+    let (kind, previous) = match &id {
+        Some(id) => {
+            let t = crate::api::triggers::shown(&st, st.control.store().trigger(id)?);
+            (t.kind, Some(t.config))
+        }
+        None => (field(&pairs, "kind").to_owned(), None),
+    };
+    let info = kind_info(&st, &kind)?;
     let name = field(&pairs, "name").to_owned();
-    let fields = form::fields(&pairs);
-    let config = match form::parse(&info.schema, "cfg", &fields, None) {
+    let page = |config: Option<&Value>, errors: &Errors| {
+        TriggerForm::new(&s, &info, id.as_deref(), &name, config, errors)
+    };
+    let config = match form::parse(&info.schema, "cfg", &form::fields(&pairs), previous.as_ref()) {
         Ok(c) => c,
         Err((partial, errors)) => {
-            let page = NewPage::new(&s, &info, &name, Some(&partial), &errors);
-            return html_status(StatusCode::BAD_REQUEST, &page);
+            return html_status(StatusCode::BAD_REQUEST, &page(Some(&partial), &errors));
         }
     };
     if !field(&pairs, "_add").is_empty() {
-        return html(&NewPage::new(&s, &info, &name, Some(&config), &Errors::new()));
+        return html(&page(Some(&config), &Errors::new()));
     }
     let signing_secret = Some(field(&pairs, "signing_secret").to_owned()).filter(|s| !s.is_empty());
     let body =
         TriggerIn { name: name.clone(), kind: info.kind.to_owned(), config: config.clone(), signing_secret };
-    match crate::api::triggers::create(State(st.clone()), ApiJson(body)).await {
-        Ok((_, created)) => {
-            let created = created.0;
+    let saved = match &id {
+        Some(id) => crate::api::triggers::update(State(st.clone()), Path(id.clone()), ApiJson(body))
+            .await
+            .map(|_| None),
+        None => crate::api::triggers::create(State(st.clone()), ApiJson(body)).await.map(|(_, c)| Some(c.0)),
+    };
+    match saved {
+        Ok(None) => see(format!("/triggers/{}", id.unwrap_or_default())),
+        Ok(Some(created)) => {
             let tls = headers.get("x-forwarded-proto").is_some_and(|v| v.as_bytes() == b"https");
             let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
             let url = format!("{}://{host}{}", if tls { "https" } else { "http" }, created.webhook_url);
@@ -134,7 +192,7 @@ pub async fn create(
                 .as_deref()
                 .map_or_else(|| "form".to_owned(), |f| form::field_name(f, "config", "cfg"));
             let errors = Errors::from([(key, e.detail)]);
-            html_status(StatusCode::BAD_REQUEST, &NewPage::new(&s, &info, &name, Some(&config), &errors))
+            html_status(StatusCode::BAD_REQUEST, &page(Some(&config), &errors))
         }
         Err(e) => Err(e.into()),
     }

@@ -245,6 +245,18 @@ pub async fn bind(
     }
 }
 
+/// Turns a binding off (fan-out skips it) or on again; its override is kept.
+pub async fn toggle_binding(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    _: Posted,
+) -> Result<Response, UiError> {
+    let b = crate::api::triggers::shown_binding(&st, st.control.store().binding(&id)?)?;
+    let body = crate::api::triggers::BindingUpdate { enabled: !b.enabled, binding_config: b.binding_config };
+    let _ = crate::api::triggers::update_binding(State(st.clone()), Path(id), ApiJson(body)).await?;
+    see(format!("/workloads/{}#bindings", b.workload_id))
+}
+
 pub async fn unbind(
     State(st): State<AppState>,
     Path(id): Path<String>,
