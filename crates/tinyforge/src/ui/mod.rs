@@ -252,6 +252,19 @@ impl IntoResponse for UiError {
     }
 }
 
+/// The kind named `kind` among `kinds`, or a 400 naming `field`.
+pub fn find_kind(
+    kinds: Vec<tinyforge_plugin::KindInfo>,
+    kind: &str,
+    field: &str,
+    what: &str,
+) -> Result<tinyforge_plugin::KindInfo, UiError> {
+    kinds
+        .into_iter()
+        .find(|k| k.kind == kind)
+        .ok_or_else(|| ApiError::bad(field, format!("no {what} kind `{kind}`")).into())
+}
+
 /// Renders a page.
 pub fn html(t: &impl Template) -> Result<Response, UiError> {
     Ok(Html(t.render()?).into_response())

@@ -13,7 +13,7 @@ use tinyforge_store::{BindingRow, DeliveryRow, TriggerRow, WorkloadRow};
 use super::form::{self, Errors, esc};
 use super::{Chrome, Posted, Session, UiError, When, field, html, html_status, see};
 use crate::api::triggers::{CreatedTrigger, TriggerIn};
-use crate::api::{ApiError, ApiJson, AppState};
+use crate::api::{ApiJson, AppState};
 
 #[derive(Template)]
 #[template(path = "triggers.html")]
@@ -55,12 +55,7 @@ struct TriggerForm {
 }
 
 fn kind_info(st: &AppState, kind: &str) -> Result<KindInfo, UiError> {
-    st.control
-        .registry()
-        .trigger_kinds()
-        .into_iter()
-        .find(|k| k.kind == kind)
-        .ok_or_else(|| ApiError::bad("kind", format!("no trigger kind `{kind}`")).into())
+    super::find_kind(st.control.registry().trigger_kinds(), kind, "kind", "trigger")
 }
 
 impl TriggerForm {

@@ -34,12 +34,7 @@ struct WorkloadForm {
 }
 
 fn kind_info(st: &AppState, kind: &str) -> Result<KindInfo, UiError> {
-    st.control
-        .registry()
-        .source_kinds()
-        .into_iter()
-        .find(|k| k.kind == kind)
-        .ok_or_else(|| ApiError::bad("source_kind", format!("no source kind `{kind}`")).into())
+    super::find_kind(st.control.registry().source_kinds(), kind, "source_kind", "source")
 }
 
 impl WorkloadForm {
