@@ -252,6 +252,54 @@ impl IntoResponse for UiError {
     }
 }
 
+/// What the workload and trigger form pages share: a config form generated from a kind's schema.
+pub struct ConfigForm {
+    /// Where the form posts.
+    pub action: String,
+    pub editing: bool,
+    pub kind: String,
+    /// The kind's description, escaped.
+    pub kind_help: String,
+    pub name: String,
+    pub form_html: String,
+    /// (field id, field name, message), for the summary at the top.
+    pub errors: Vec<(String, String, String)>,
+    pub name_error: Option<String>,
+}
+
+impl ConfigForm {
+    /// The form for a `what` (`workload`, `trigger`) under `/{base}`: new, or editing `id`.
+    pub fn new(
+        s: &Session,
+        (base, what): (&'static str, &str),
+        info: &tinyforge_plugin::KindInfo,
+        id: Option<&str>,
+        name: &str,
+        config: Option<&serde_json::Value>,
+        errors: &form::Errors,
+    ) -> (Chrome, Self) {
+        let title = if id.is_some() { format!("Edit {name}") } else { format!("New {} {what}", info.kind) };
+        let help = info.schema.get("description").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let f = ConfigForm {
+            action: id.map_or_else(|| format!("/{base}/new"), |id| format!("/{base}/{id}/edit")),
+            editing: id.is_some(),
+            kind: info.kind.to_owned(),
+            kind_help: form::esc(help),
+            name: name.to_owned(),
+            form_html: form::render(&info.schema, "cfg", config, errors),
+            errors: form::summary(errors),
+            name_error: errors.get("name").cloned(),
+        };
+        (Chrome::new(s, title, base), f)
+    }
+}
+
+/// `?kind=` of a new-form page.
+#[derive(serde::Deserialize)]
+pub struct KindQuery {
+    pub kind: Option<String>,
+}
+
 /// The kind named `kind` among `kinds`, or a 400 naming `field`.
 pub fn find_kind(
     kinds: Vec<tinyforge_plugin::KindInfo>,

@@ -5,13 +5,12 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::Value;
 use tinyforge_plugin::KindInfo;
 use tinyforge_store::{BindingRow, DeliveryRow, TriggerRow, WorkloadRow};
 
-use super::form::{self, Errors, esc};
-use super::{Chrome, Posted, Session, UiError, When, field, html, html_status, see};
+use super::form::{self, Errors};
+use super::{Chrome, ConfigForm, KindQuery, Posted, Session, UiError, When, field, html, html_status, see};
 use crate::api::triggers::{CreatedTrigger, TriggerIn};
 use crate::api::{ApiJson, AppState};
 
@@ -43,15 +42,7 @@ pub async fn list(State(st): State<AppState>, s: Session) -> Result<Response, Ui
 #[template(path = "trigger_form.html")]
 struct TriggerForm {
     chrome: Chrome,
-    /// Where the form posts.
-    action: String,
-    editing: bool,
-    kind: String,
-    kind_help: String,
-    name: String,
-    form_html: String,
-    errors: Vec<(String, String, String)>,
-    name_error: Option<String>,
+    f: ConfigForm,
 }
 
 fn kind_info(st: &AppState, kind: &str) -> Result<KindInfo, UiError> {
@@ -67,24 +58,9 @@ impl TriggerForm {
         config: Option<&Value>,
         errors: &Errors,
     ) -> Self {
-        let title = if id.is_some() { format!("Edit {name}") } else { format!("New {} trigger", info.kind) };
-        TriggerForm {
-            chrome: Chrome::new(s, title, "triggers"),
-            action: id.map_or_else(|| "/triggers/new".to_owned(), |id| format!("/triggers/{id}/edit")),
-            editing: id.is_some(),
-            kind: info.kind.to_owned(),
-            kind_help: esc(info.schema.get("description").and_then(Value::as_str).unwrap_or_default()),
-            name: name.to_owned(),
-            form_html: form::render(&info.schema, "cfg", config, errors),
-            errors: form::summary(errors),
-            name_error: errors.get("name").cloned(),
-        }
+        let (chrome, f) = ConfigForm::new(s, ("triggers", "trigger"), info, id, name, config, errors);
+        TriggerForm { chrome, f }
     }
-}
-
-#[derive(Deserialize)]
-pub struct KindQuery {
-    kind: Option<String>,
 }
 
 pub async fn new_page(

@@ -5,12 +5,11 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 use serde_json::Value;
 use tinyforge_plugin::KindInfo;
 
-use super::form::{self, Errors, esc};
-use super::{Chrome, Posted, Session, UiError, field, html, html_status, see};
+use super::form::{self, Errors};
+use super::{Chrome, ConfigForm, KindQuery, Posted, Session, UiError, field, html, html_status, see};
 use crate::api::workloads::WorkloadIn;
 use crate::api::{ApiError, ApiJson, AppState};
 
@@ -18,19 +17,10 @@ use crate::api::{ApiError, ApiJson, AppState};
 #[template(path = "workload_form.html")]
 struct WorkloadForm {
     chrome: Chrome,
-    /// Where the form posts.
-    action: String,
-    kind: String,
-    kind_help: String,
-    name: String,
-    form_html: String,
+    f: ConfigForm,
     raw_json: String,
     /// Whether the JSON editor starts open (it was the one used).
     raw_open: bool,
-    /// (field id, field name, message), for the summary at the top.
-    errors: Vec<(String, String, String)>,
-    name_error: Option<String>,
-    editing: bool,
 }
 
 fn kind_info(st: &AppState, kind: &str) -> Result<KindInfo, UiError> {
@@ -46,30 +36,10 @@ impl WorkloadForm {
         config: Option<&Value>,
         errors: &Errors,
     ) -> Self {
-        let description = info.schema.get("description").and_then(Value::as_str).unwrap_or_default();
-        WorkloadForm {
-            chrome: Chrome::new(
-                s,
-                if id.is_some() { format!("Edit {name}") } else { format!("New {} workload", info.kind) },
-                "workloads",
-            ),
-            action: id.map_or_else(|| "/workloads/new".to_owned(), |id| format!("/workloads/{id}/edit")),
-            kind: info.kind.to_owned(),
-            kind_help: esc(description),
-            name: name.to_owned(),
-            form_html: form::render(&info.schema, "cfg", config, errors),
-            raw_json: serde_json::to_string_pretty(config.unwrap_or(&info.sample)).unwrap_or_default(),
-            raw_open: false,
-            errors: form::summary(errors),
-            name_error: errors.get("name").cloned(),
-            editing: id.is_some(),
-        }
+        let (chrome, f) = ConfigForm::new(s, ("workloads", "workload"), info, id, name, config, errors);
+        let raw_json = serde_json::to_string_pretty(config.unwrap_or(&info.sample)).unwrap_or_default();
+        WorkloadForm { chrome, f, raw_json, raw_open: false }
     }
-}
-
-#[derive(Deserialize)]
-pub struct KindQuery {
-    kind: Option<String>,
 }
 
 pub async fn new_workload(
